@@ -1,0 +1,48 @@
+/**
+ * The store interface. Analyses see only this (and the query model), never a concrete store.
+ */
+import type { FlowRecord } from '../schema/fields.js';
+import type { Query, QueryResult } from './query.js';
+
+/** A table the planner can choose: the raw table (resolution 0) or a rollup. */
+export interface TableSpec {
+  readonly name: string;
+  /** Bucket size in ms (0 for the raw table). */
+  readonly resolutionMs: number;
+  /** How long rows are kept, ms (enforced by applyRetention). */
+  readonly retentionMs: number;
+  /** Dimensions present in the table (all dimensions for raw, low-cardinality ones for rollups). */
+  readonly dimensions: readonly string[];
+}
+
+export interface RetentionConfig {
+  /** Retention per table, in ms. */
+  readonly raw: number;
+  readonly rollup_1m: number;
+  readonly rollup_5m: number;
+  readonly rollup_1h: number;
+}
+
+const DAY = 86_400_000;
+export const DEFAULT_RETENTION: RetentionConfig = {
+  raw: 30 * DAY,
+  rollup_1m: 14 * DAY,
+  rollup_5m: 90 * DAY,
+  rollup_1h: 5 * 365 * DAY,
+};
+
+export interface FlowStore {
+  /** 'duckdb' | 'clickhouse' */
+  readonly kind: string;
+  /** Append a batch: raw rows plus their rollup contributions. The batch is durable when this resolves. */
+  append(batch: readonly FlowRecord[]): Promise<void>;
+  /** Answer a query from the coarsest table that can. */
+  query(q: Query): Promise<QueryResult>;
+  /** Earliest and latest time_received stored, or null when empty. */
+  timeRange(): Promise<{ min: number; max: number } | null>;
+  /** Delete rows older than each table's retention, relative to `now` (epoch ms). */
+  applyRetention(now: number): Promise<void>;
+  /** The tables and what they hold (for `--explain` and docs). */
+  tables(): readonly TableSpec[];
+  close(): Promise<void>;
+}
