@@ -1,0 +1,4 @@
+export * from './ip.js';
+export * from './prefix.js';
+export * from './classify.js';
+export * from './mac.js';
