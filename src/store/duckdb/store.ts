@@ -1,0 +1,203 @@
+/**
+ * The embedded DuckDB store: one file, a raw table plus 1 min / 5 min / 1 h rollups, all derived
+ * from the schema. Appends go through DuckDB's appender into a staging table, then one transaction
+ * copies them to raw and aggregates them into each rollup.
+ */
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { FIELDS, METRICS, type FieldDef, type FlowRecord } from '../../schema/fields.js';
+import { addrToBigInt, bigIntToAddr } from '../../net/ip.js';
+import { compileQuery, type CompiledQuery } from '../compile.js';
+import { duckdbDialect as d } from '../dialect.js';
+import { planTable, tableSpecs } from '../planner.js';
+import type { Query, QueryResult, Row } from '../query.js';
+import { DEFAULT_RETENTION, type FlowStore, type RetentionConfig, type TableSpec } from '../store.js';
+
+const SCHEMA_VERSION = '1';
+const STAGING = 'v6scope_staging';
+
+type Appendfn = (a: DuckDBAppender, r: FlowRecord) => void;
+
+function appendFn(f: FieldDef): Appendfn {
+  const k = f.name as keyof FlowRecord;
+  switch (f.kind) {
+    case 'time':
+      return (a, r) => a.appendBigInt(BigInt(r[k] as number));
+    case 'addr':
+      return (a, r) => a.appendUHugeInt(addrToBigInt(r[k] as Uint8Array));
+    case 'mac':
+    case 'u64':
+      return (a, r) => a.appendUBigInt(BigInt(r[k] as number));
+    case 'u8':
+      return (a, r) => a.appendUTinyInt(r[k] as number);
+    case 'u16':
+      return (a, r) => a.appendUSmallInt(r[k] as number);
+    case 'u32':
+      return (a, r) => a.appendUInteger(r[k] as number);
+    case 'string':
+      return (a, r) => a.appendVarchar(r[k] as string);
+  }
+}
+
+const APPENDERS: Appendfn[] = FIELDS.map(appendFn);
+
+class DuckDBStore implements FlowStore {
+  readonly kind = 'duckdb';
+  private readonly specs: TableSpec[];
+  private retainedFrom = new Map<string, number>();
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    retention: RetentionConfig,
+  ) {
+    this.specs = tableSpecs(retention);
+  }
+
+  /** Serialise operations on the single connection. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn, fn);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  async init(): Promise<void> {
+    const c = this.conn;
+    await c.run(`CREATE TABLE IF NOT EXISTS v6scope_meta (key VARCHAR PRIMARY KEY, value VARCHAR)`);
+    for (const t of this.specs) {
+      const cols = this.columnsOf(t);
+      await c.run(`CREATE TABLE IF NOT EXISTS ${d.quote(t.name)} (${cols.map((x) => `${d.quote(x.name)} ${d.columnType(x.kind)}`).join(', ')})`);
+      // Schema evolution: add columns that a newer schema declares.
+      const existing = await c.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = $1`, [t.name]);
+      const have = new Set(existing.getRowsJS().map((r) => String(r[0])));
+      for (const x of cols) {
+        if (!have.has(x.name)) await c.run(`ALTER TABLE ${d.quote(t.name)} ADD COLUMN ${d.quote(x.name)} ${d.columnType(x.kind)} DEFAULT ${x.kind === 'string' ? "''" : '0'}`);
+      }
+    }
+    await c.run(`DROP TABLE IF EXISTS ${STAGING}`);
+    await c.run(`CREATE TABLE ${STAGING} AS SELECT * FROM raw LIMIT 0`);
+    await c.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ('schema_version', $1)`, [SCHEMA_VERSION]);
+    const meta = await c.runAndReadAll(`SELECT key, value FROM v6scope_meta WHERE key LIKE 'retained_from:%'`);
+    for (const [k, v] of meta.getRowsJS()) this.retainedFrom.set(String(k).slice('retained_from:'.length), Number(v));
+  }
+
+  private columnsOf(t: TableSpec): { name: string; kind: FieldDef['kind'] }[] {
+    if (t.resolutionMs === 0) return FIELDS.map((f) => ({ name: f.name, kind: f.kind }));
+    const dims = new Set(t.dimensions);
+    return FIELDS.filter((f) => f.role !== 'dimension' || dims.has(f.name)).map((f) => ({ name: f.name, kind: f.kind }));
+  }
+
+  append(batch: readonly FlowRecord[]): Promise<void> {
+    if (batch.length === 0) return Promise.resolve();
+    return this.serial(async () => {
+      const app = await this.conn.createAppender(STAGING);
+      try {
+        for (const r of batch) {
+          for (let i = 0; i < APPENDERS.length; i++) APPENDERS[i]!(app, r);
+          app.endRow();
+        }
+        app.flushSync();
+      } finally {
+        app.closeSync();
+      }
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        await this.conn.run(`INSERT INTO raw SELECT * FROM ${STAGING}`);
+        for (const t of this.specs) {
+          if (t.resolutionMs === 0) continue;
+          const dims = t.dimensions.map((x) => d.quote(x));
+          const bucket = d.timeBucket(d.quote('time_received'), t.resolutionMs);
+          await this.conn.run(
+            `INSERT INTO ${d.quote(t.name)} (${['time_received', ...t.dimensions, ...METRICS].map((x) => d.quote(x)).join(', ')}) ` +
+              `SELECT ${bucket}, ${dims.join(', ')}, ${METRICS.map((m) => `SUM(${d.quote(m)})`).join(', ')} FROM ${STAGING} GROUP BY ${bucket}, ${dims.join(', ')}`,
+          );
+        }
+        await this.conn.run(`DELETE FROM ${STAGING}`);
+        await this.conn.run('COMMIT');
+      } catch (e) {
+        await this.conn.run('ROLLBACK').catch(() => undefined);
+        await this.conn.run(`DELETE FROM ${STAGING}`).catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  query(q: Query): Promise<QueryResult> {
+    const table = planTable(q, this.specs, this.retainedFrom);
+    const c = compileQuery(q, table, d);
+    return this.serial(async () => ({ rows: await this.run(c), table: table.name, sql: c.sql }));
+  }
+
+  private async run(c: CompiledQuery): Promise<Row[]> {
+    const ps = await this.conn.prepare(c.sql);
+    c.params.forEach((p, i) => {
+      const idx = i + 1;
+      if (p.kind === 'addr') ps.bindUHugeInt(idx, p.value as bigint);
+      else if (p.kind === 'string') ps.bindVarchar(idx, p.value as string);
+      else ps.bindBigInt(idx, BigInt(p.value as number));
+    });
+    const reader = await ps.runAndReadAll();
+    const rows = reader.getRowsJS();
+    return rows.map((r) => {
+      const row: Row = {};
+      c.keys.forEach((k, i) => {
+        const v = r[i];
+        if (k.kind === 'addr') row[k.name] = bigIntToAddr(BigInt(v as bigint));
+        else if (k.kind === 'string') row[k.name] = String(v ?? '');
+        else row[k.name] = Number(v ?? 0);
+      });
+      c.metrics.forEach((m, j) => {
+        row[m] = Number(r[c.keys.length + j] ?? 0);
+      });
+      return row;
+    });
+  }
+
+  timeRange(): Promise<{ min: number; max: number } | null> {
+    return this.serial(async () => {
+      const r = await this.conn.runAndReadAll(
+        `SELECT min(t0), max(t1) FROM (SELECT min(time_received) t0, max(time_received) t1 FROM raw UNION ALL SELECT min(time_received), NULL FROM rollup_1h)`,
+      );
+      const [min, max] = r.getRowsJS()[0] ?? [];
+      if (min === null || min === undefined || max === null || max === undefined) return null;
+      return { min: Number(min), max: Number(max) };
+    });
+  }
+
+  applyRetention(now: number): Promise<void> {
+    return this.serial(async () => {
+      for (const t of this.specs) {
+        const cutoff = now - t.retentionMs;
+        const from = t.resolutionMs ? Math.ceil(cutoff / t.resolutionMs) * t.resolutionMs : cutoff;
+        await this.conn.run(`DELETE FROM ${d.quote(t.name)} WHERE time_received < $1`, [BigInt(from)]);
+        const prev = this.retainedFrom.get(t.name);
+        if (prev === undefined || from > prev) {
+          this.retainedFrom.set(t.name, from);
+          await this.conn.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ($1, $2)`, [`retained_from:${t.name}`, String(from)]);
+        }
+      }
+    });
+  }
+
+  tables(): readonly TableSpec[] {
+    return this.specs;
+  }
+
+  close(): Promise<void> {
+    return this.serial(async () => {
+      this.conn.closeSync();
+      this.instance.closeSync();
+    });
+  }
+}
+
+export async function openDuckDBStore(opts: { path: string; retention?: RetentionConfig }): Promise<FlowStore> {
+  const instance = await DuckDBInstance.create(opts.path, {
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  });
+  const conn = await instance.connect();
+  const store = new DuckDBStore(instance, conn, opts.retention ?? DEFAULT_RETENTION);
+  await store.init();
+  return store;
+}
