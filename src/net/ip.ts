@@ -317,9 +317,17 @@ export function addrEquals(a: Uint8Array, b: Uint8Array): boolean {
   return compareAddr(a, b) === 0;
 }
 
+const SCRATCH = new DataView(new ArrayBuffer(16));
+const SCRATCH8 = new Uint8Array(SCRATCH.buffer);
+const MAPPED_BASE = 0xffffn << 32n;
+
+/** The 16 bytes as an unsigned 128-bit big-endian integer (hot path of the stores: no allocation but the result). */
 export function addrToBigInt(a: Uint8Array): bigint {
-  const dv = new DataView(a.buffer, a.byteOffset, 16);
-  return (dv.getBigUint64(0) << 64n) | dv.getBigUint64(8);
+  if (isIPv4Mapped(a)) return MAPPED_BASE | BigInt(((a[12]! << 24) | (a[13]! << 16) | (a[14]! << 8) | a[15]!) >>> 0);
+  SCRATCH8.set(a.length === 16 ? a : a.subarray(0, 16));
+  const hi = SCRATCH.getBigUint64(0);
+  const lo = SCRATCH.getBigUint64(8);
+  return hi === 0n && lo === 0n ? 0n : (hi << 64n) | lo;
 }
 
 export function bigIntToAddr(v: bigint): Uint8Array {

@@ -1,8 +1,9 @@
 /**
  * Capture files → flow meter → local-network enrichment → store, in batches.
  *
- * The store write of one batch overlaps with metering of the next (at most one append in flight),
- * so neither side waits for the other longer than one batch.
+ * Store writes overlap with metering: up to MAX_IN_FLIGHT batches are queued on the store (which
+ * runs them one after another on DuckDB's own threads) while the next ones are metered, so memory
+ * stays bounded and neither side idles.
  */
 import path from 'node:path';
 import { statSync } from 'node:fs';
@@ -10,6 +11,10 @@ import type { FlowRecord } from '../schema/fields.js';
 import type { LocalEnricher } from '../enrich/local.js';
 import type { FlowStore } from '../store/store.js';
 import { captureToFlows, CaptureFormatError, type CaptureStats } from '../sources/packets/index.js';
+
+/** Flows per store append: large batches amortise the raw + rollup INSERTs. */
+const BATCH_SIZE = 32_768;
+const MAX_IN_FLIGHT = 3;
 
 export interface IngestCaptureOptions {
   store: FlowStore;
@@ -32,14 +37,28 @@ export interface IngestCaptureResult {
 /** Ingest one capture file; a damaged file keeps what was read before the damage. */
 export async function ingestCaptureFile(file: string, opts: IngestCaptureOptions): Promise<IngestCaptureResult> {
   let flowsStored = 0;
-  let pending: Promise<void> = Promise.resolve();
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
   const totalBytes = statSync(file).size;
   const write = async (batch: FlowRecord[]): Promise<void> => {
     opts.enricher.enrich(batch);
-    await pending; // at most one append in flight
-    pending = opts.store.append(batch).then(() => {
-      flowsStored += batch.length;
-    });
+    while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+    if (failure) throw failure;
+    const p: Promise<void> = opts.store.append(batch).then(
+      () => {
+        flowsStored += batch.length;
+        inFlight.delete(p);
+      },
+      (e: unknown) => {
+        failure ??= e;
+        inFlight.delete(p);
+      },
+    );
+    inFlight.add(p);
+  };
+  const settle = async (): Promise<void> => {
+    await Promise.all(inFlight);
+    if (failure) throw failure;
   };
   let stats: CaptureStats | null = null;
   let error: Error | undefined;
@@ -48,16 +67,17 @@ export async function ingestCaptureFile(file: string, opts: IngestCaptureOptions
       exporterName: opts.exporterName ?? path.basename(file),
       activeTimeoutMs: opts.activeTimeoutMs,
       idleTimeoutMs: opts.idleTimeoutMs,
+      batchSize: BATCH_SIZE,
       onFlows: write,
       onProgress: opts.onProgress ? (read: number) => opts.onProgress!(read, totalBytes, flowsStored) : undefined,
     });
   } catch (e) {
     if (!(e instanceof CaptureFormatError)) {
-      await pending.catch(() => undefined);
+      await Promise.allSettled(inFlight);
       throw e;
     }
     error = e;
   }
-  await pending;
+  await settle();
   return error ? { file, stats, flowsStored, error } : { file, stats, flowsStored };
 }
