@@ -19,6 +19,8 @@
  * - Fragments: non-first fragments have no transport header; a small bounded table keyed by
  *   (addresses, protocol, IP id) attributes them to the ports of their first fragment when it was
  *   seen (within 15 s, nfpcapd's reassembly window), else their ports are 0.
+ * - MACs: source and destination from Ethernet headers; from Linux cooked v1/v2 headers only the
+ *   source (the sender's link-layer address, when it is a 6-byte Ethernet one); 0 otherwise.
  * - Never throws on packet contents: non-IP frames are "not IP", damaged IP headers are "malformed"
  *   with a kind.
  */

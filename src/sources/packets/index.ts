@@ -1,7 +1,7 @@
 /**
  * Packets → flows: capture reader (pcap, pcapng) → link/IP decoder → flow meter, in one pass with
  * no per-packet allocation. The hot path of `v6scope ingest FILE...`; live capture pipes
- * `tcpdump -U -w -` into the same function.
+ * `tcpdump -U --immediate-mode -w -` into the same function (see captureToFlows).
  */
 import type { FlowRecord } from '../../schema/fields.js';
 import { DECODE_IP, MALFORMED_KINDS, PacketDecoder, type MalformedKind } from './decode.js';
@@ -86,6 +86,12 @@ export interface CaptureToFlowsOptions {
    * long in wall-clock time (checked as data arrives; default 1000 ms). Files always fill batches.
    */
   maxBatchDelayMs?: number;
+  /**
+   * Streams only (live capture): every this many wall-clock ms without new data, advance the
+   * meter's capture time by the wall-clock time elapsed since the last data and emit the flows that
+   * expired (default: off — time only advances with packet timestamps).
+   */
+  liveTickMs?: number;
   /** Receives the flow records in batches, in emission order; a returned promise is awaited. */
   onFlows: (batch: FlowRecord[]) => void | Promise<void>;
   /** After each chunk read: input bytes so far and, for files, the file size. */
@@ -101,6 +107,10 @@ export interface CaptureToFlowsOptions {
  * {@link CaptureFormatError} is thrown; its `stats` property holds this capture's
  * {@link CaptureStats} (with `error` set to the same error). Any other error (I/O, an exception or
  * rejection from onFlows) propagates as is, without the flush.
+ *
+ * Live capture: pipe `tcpdump -U --immediate-mode -w -` (without --immediate-mode, Linux tcpdump
+ * holds packets in its ring buffer for up to a second or more) into `source` and set `liveTickMs`,
+ * so flows still expire while the network is quiet.
  */
 export async function captureToFlows(source: CaptureSource, opts: CaptureToFlowsOptions): Promise<CaptureStats> {
   const queue: FlowRecord[][] = [];
@@ -123,6 +133,7 @@ export async function captureToFlows(source: CaptureSource, opts: CaptureToFlows
   let v6 = 0;
   let bytesRead = 0;
   let format: CaptureFormat | null = null;
+  let lastTs = -Infinity;
   const info = decoder.info;
 
   const onPacket = (p: CapturePacket): void => {
@@ -133,14 +144,39 @@ export async function captureToFlows(source: CaptureSource, opts: CaptureToFlows
       else v6++;
       meter.add(info, p.tsMs);
     }
+    lastTs = p.tsMs;
   };
-  const deliver = async (): Promise<void> => {
+
+  // Deliveries are serialised: never two onFlows calls in flight, in emission order.
+  let chain: Promise<void> = Promise.resolve();
+  let tickError: unknown = null;
+  const drainQueue = async (): Promise<void> => {
     while (queue.length > 0) {
       const b = queue.shift()!;
       const r = opts.onFlows(b);
       if (r && typeof (r as Promise<void>).then === 'function') await r;
     }
   };
+  const deliver = (): Promise<void> => (chain = chain.then(drainQueue));
+
+  // Wall-clock tick for quiet live captures: only while the reader waits for data.
+  let busy = false;
+  let lastDataWall = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  if (isStream && opts.liveTickMs !== undefined && opts.liveTickMs > 0) {
+    const tick = opts.liveTickMs;
+    timer = setInterval(() => {
+      const now = Date.now();
+      if (busy || lastTs === -Infinity || now - lastDataWall < tick || tickError) return;
+      meter.expire(lastTs + (now - lastDataWall)); // capture time advances with the wall clock
+      meter.emitBatch();
+      deliver().catch((e: unknown) => {
+        tickError = e;
+      });
+    }, Math.max(10, Math.min(tick, 1000)));
+    timer.unref?.();
+  }
+
   const stats = (): CaptureStats => {
     const malformed = { ...decoder.stats.malformed };
     let malformedTotal = 0;
@@ -164,37 +200,48 @@ export async function captureToFlows(source: CaptureSource, opts: CaptureToFlows
   };
 
   try {
-    const r = await readCapture(source, onPacket, {
-      chunkSize: opts.chunkSize,
-      name: opts.name,
-      onChunk: async (read, total) => {
-        bytesRead = read;
-        if (isStream && meter.pendingRecords > 0) {
-          const now = Date.now();
-          if (partialSince === 0) partialSince = now;
-          else if (now - partialSince >= maxDelay) {
-            meter.emitBatch();
-            partialSince = 0;
+    try {
+      const r = await readCapture(source, onPacket, {
+        chunkSize: opts.chunkSize,
+        name: opts.name,
+        onChunk: async (read, total) => {
+          busy = true;
+          bytesRead = read;
+          if (tickError) throw tickError;
+          if (isStream && meter.pendingRecords > 0) {
+            const now = Date.now();
+            if (partialSince === 0) partialSince = now;
+            if (now - partialSince >= maxDelay) {
+              meter.emitBatch();
+              partialSince = 0;
+            }
           }
-        }
-        await deliver();
-        opts.onProgress?.(read, total);
-      },
-    });
-    format = r.format;
-    bytesRead = r.bytesRead;
-  } catch (e) {
-    if (!(e instanceof CaptureFormatError)) throw e;
-    format = e.format;
+          await deliver();
+          opts.onProgress?.(read, total);
+          lastDataWall = Date.now();
+          busy = false;
+        },
+      });
+      format = r.format;
+      bytesRead = r.bytesRead;
+    } catch (e) {
+      busy = true;
+      if (!(e instanceof CaptureFormatError)) throw e;
+      format = e.format;
+      meter.flush();
+      await deliver();
+      const s = stats();
+      // non-enumerable: keeps the stats JSON-serialisable despite the cycle error → stats → error
+      Object.defineProperty(s, 'error', { value: e, enumerable: false, writable: true, configurable: true });
+      e.stats = s;
+      throw e;
+    }
+    busy = true;
     meter.flush();
     await deliver();
-    const s = stats();
-    // non-enumerable: keeps the stats JSON-serialisable despite the cycle error → stats → error
-    Object.defineProperty(s, 'error', { value: e, enumerable: false, writable: true, configurable: true });
-    e.stats = s;
-    throw e;
+    if (tickError) throw tickError;
+    return stats();
+  } finally {
+    if (timer) clearInterval(timer);
   }
-  meter.flush();
-  await deliver();
-  return stats();
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../../src/schema/fields.js';
 import { buildFrame, CaptureFormatError, captureToFlows, PcapWriter, type CaptureStats } from '../../../src/sources/packets/index.js';
@@ -154,6 +154,28 @@ describe('captureToFlows', () => {
     expect(got).toBe(5000);
     expect(maxInFlight).toBe(1);
     expect(progress.at(-1)).toBe(w.toBuffer().length);
+  });
+
+  it('live stream: with liveTickMs, quiet flows expire by the wall clock before the stream ends', async () => {
+    const live = new PassThrough();
+    const w = new PcapWriter();
+    const header = w.toBuffer();
+    live.write(header);
+    const got: FlowRecord[] = [];
+    const done = captureToFlows(live, { exporterName: 'lo', idleTimeoutMs: 200, liveTickMs: 50, onFlows: (b) => void got.push(...b) });
+    const frame = buildFrame({ src: '127.0.0.1', dst: '127.0.0.1', proto: 'udp', dstPort: 9999 });
+    for (let i = 0; i < 3; i++) {
+      const one = new PcapWriter();
+      one.write(frame, Date.now());
+      live.write(one.toBuffer().subarray(24));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (let waited = 0; got.length === 0 && waited < 3000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(got).toHaveLength(1); // delivered while the stream is still open
+    expect(got[0]!.packets).toBe(3);
+    live.end();
+    const stats = await done;
+    expect(stats.flows).toBe(1);
   });
 
   it('non-CaptureFormatError failures (onFlows throwing) propagate as they are', async () => {
