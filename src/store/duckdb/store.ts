@@ -5,8 +5,8 @@
  */
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { FIELDS, METRICS, type FieldDef, type FlowRecord } from '../../schema/fields.js';
-import { addrToBigInt, bigIntToAddr } from '../../net/ip.js';
-import { compileQuery, type CompiledQuery } from '../compile.js';
+import { addrToBigInt } from '../../net/ip.js';
+import { compileQuery, decodeRows, type CompiledQuery } from '../compile.js';
 import { duckdbDialect as d } from '../dialect.js';
 import { planTable, tableSpecs } from '../planner.js';
 import type { Query, QueryResult, Row } from '../query.js';
@@ -122,7 +122,7 @@ class DuckDBStore implements FlowStore {
     });
   }
 
-  query(q: Query): Promise<QueryResult> {
+  async query(q: Query): Promise<QueryResult> {
     const table = planTable(q, this.specs, this.retainedFrom);
     const c = compileQuery(q, table, d);
     return this.serial(async () => ({ rows: await this.run(c), table: table.name, sql: c.sql }));
@@ -132,35 +132,30 @@ class DuckDBStore implements FlowStore {
     const ps = await this.conn.prepare(c.sql);
     c.params.forEach((p, i) => {
       const idx = i + 1;
-      if (p.kind === 'addr') ps.bindUHugeInt(idx, p.value as bigint);
-      else if (p.kind === 'string') ps.bindVarchar(idx, p.value as string);
-      else ps.bindBigInt(idx, BigInt(p.value as number));
+      const v = p.value;
+      if (p.kind === 'addr' && v instanceof Uint8Array) ps.bindUHugeInt(idx, addrToBigInt(v));
+      else if (p.kind === 'string' && typeof v === 'string') ps.bindVarchar(idx, v);
+      else if (typeof v === 'number') ps.bindBigInt(idx, BigInt(v));
+      else throw new Error(`parameter ${idx}: value does not match kind ${p.kind}`);
     });
     const reader = await ps.runAndReadAll();
-    const rows = reader.getRowsJS();
-    return rows.map((r) => {
-      const row: Row = {};
-      c.keys.forEach((k, i) => {
-        const v = r[i];
-        if (k.kind === 'addr') row[k.name] = bigIntToAddr(BigInt(v as bigint));
-        else if (k.kind === 'string') row[k.name] = String(v ?? '');
-        else row[k.name] = Number(v ?? 0);
-      });
-      c.metrics.forEach((m, j) => {
-        row[m] = Number(r[c.keys.length + j] ?? 0);
-      });
-      return row;
-    });
+    return decodeRows(c, d, reader.getRows());
   }
 
+  /**
+   * Earliest and latest time_received held: from raw, widened to the 1 h rollup's first bucket when
+   * retention has pruned raw rows that the rollup still summarises.
+   */
   timeRange(): Promise<{ min: number; max: number } | null> {
     return this.serial(async () => {
       const r = await this.conn.runAndReadAll(
-        `SELECT min(t0), max(t1) FROM (SELECT min(time_received) t0, max(time_received) t1 FROM raw UNION ALL SELECT min(time_received), NULL FROM rollup_1h)`,
+        `SELECT (SELECT min(time_received) FROM raw), (SELECT max(time_received) FROM raw), (SELECT min(time_received) FROM rollup_1h), (SELECT max(time_received) FROM rollup_1h)`,
       );
-      const [min, max] = r.getRowsJS()[0] ?? [];
-      if (min === null || min === undefined || max === null || max === undefined) return null;
-      return { min: Number(min), max: Number(max) };
+      const [rawMin, rawMax, hMin, hMax] = (r.getRowsJS()[0] ?? []).map((v) => (v === null || v === undefined ? null : Number(v)));
+      const HOUR = 3_600_000;
+      if (rawMin == null || rawMax == null) return hMin == null || hMax == null ? null : { min: hMin, max: hMax };
+      const min = hMin != null && hMin < Math.floor(rawMin / HOUR) * HOUR ? hMin : rawMin;
+      return { min, max: rawMax };
     });
   }
 
