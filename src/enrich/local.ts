@@ -29,6 +29,9 @@ export const DEFAULT_LOCAL_PREFIXES = [
   'fc00::/7',
   'fe80::/10',
   '::1/128',
+  // Unspecified sources (DHCPv4 discover, IPv6 duplicate address detection) are on-link.
+  '0.0.0.0/32',
+  '::/128',
   // Multicast and broadcast never leave the site here (neighbour discovery, mDNS, SSDP, DHCP).
   'ff00::/8',
   '224.0.0.0/4',
@@ -71,8 +74,9 @@ export class LocalEnricher {
       const d = this.isLocal(r.dst_addr, fam);
       const code = (s ? 1 : 0) | (d ? 2 : 0);
       local[i] = code;
-      if (code === 1 && r.dst_mac !== 0) this.gatewayMacs.add(r.dst_mac);
-      else if (code === 2 && r.src_mac !== 0) this.gatewayMacs.add(r.src_mac);
+      // A gateway's MAC is unicast (group bit clear): never learn a multicast/broadcast MAC.
+      if (code === 1 && isUnicastMac(r.dst_mac)) this.gatewayMacs.add(r.dst_mac);
+      else if (code === 2 && isUnicastMac(r.src_mac)) this.gatewayMacs.add(r.src_mac);
     }
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
@@ -89,8 +93,10 @@ export class LocalEnricher {
       } else {
         r.direction = Direction.unknown;
         r.peer_addr = r.dst_addr;
-        // Both local: the device is the endpoint that is not a gateway. Neither local: unknown.
-        deviceIsSrc = code === 3 ? !(this.gatewayMacs.has(r.src_mac) && !this.gatewayMacs.has(r.dst_mac)) : null;
+        // Both local: the sender of multicast/broadcast (a router advertisement, an mDNS
+        // announcement), else the endpoint that is not a gateway. Neither local: unknown.
+        deviceIsSrc =
+          code !== 3 ? null : isGroupDestination(r) ? true : !(this.gatewayMacs.has(r.src_mac) && !this.gatewayMacs.has(r.dst_mac));
       }
       if (deviceIsSrc !== null) {
         const mac = deviceIsSrc ? r.src_mac : r.dst_mac;
@@ -99,6 +105,19 @@ export class LocalEnricher {
       r.service_port = servicePort(r);
     }
   }
+}
+
+/** A MAC (48-bit number) that is set and has the I/G (group) bit clear. */
+function isUnicastMac(mac: number): boolean {
+  return mac !== 0 && Math.floor(mac / 2 ** 40) % 2 === 0;
+}
+
+/** Multicast or broadcast destination, by MAC (when known) or by address. */
+function isGroupDestination(r: FlowRecord): boolean {
+  if (r.dst_mac !== 0) return !isUnicastMac(r.dst_mac);
+  const a = r.dst_addr;
+  if (r.family === 6) return a[0] === 0xff;
+  return (a[12]! & 0xf0) === 0xe0 || (a[12] === 255 && a[13] === 255 && a[14] === 255 && a[15] === 255);
 }
 
 /** The service side of a flow's ports (see the schema's `service_port`). */

@@ -54,6 +54,31 @@ describe('LocalEnricher', () => {
     expect(answer.service_port).toBe(53);
   });
 
+  it('does not take a device for a gateway because of duplicate address detection from ::', () => {
+    // DAD: NS from the unspecified address to the solicited-node group, before the laptop has an address
+    const en = new LocalEnricher({ localPrefixes: ['2001:db8:4a1:10::/64'] });
+    const dad = flow('::', 'ff02::1:ff00:5', { src_mac: LAPTOP, dst_mac: parseMac('33:33:ff:00:00:05'), proto: 58, dst_port: 135 * 256 });
+    const out = flow('192.168.1.10', '203.0.113.5', { src_mac: LAPTOP, dst_mac: ROUTER });
+    const query = flow('192.168.1.10', '192.168.1.1', { src_mac: LAPTOP, dst_mac: ROUTER, proto: 17, src_port: 68, dst_port: 67 });
+    const ack = flow('192.168.1.1', '192.168.1.10', { src_mac: ROUTER, dst_mac: LAPTOP, proto: 17, src_port: 67, dst_port: 68 });
+    en.enrich([dad, out, query, ack]);
+    expect(dad.device_id).toBe('02:00:00:00:00:0a');
+    expect(query.device_id).toBe('02:00:00:00:00:0a');
+    expect(ack.device_id).toBe('02:00:00:00:00:0a');
+  });
+
+  it('attributes multicast and broadcast to their sender (router advertisements to the router)', () => {
+    const en = new LocalEnricher();
+    const ra = flow('fe80::1', 'ff02::1', { src_mac: ROUTER, dst_mac: parseMac('33:33:00:00:00:01'), proto: 58, dst_port: 134 * 256 });
+    const mdns = flow('192.168.1.10', '224.0.0.251', { proto: 17, src_port: 5353, dst_port: 5353 }); // no MACs (e.g. NetFlow)
+    const bcast = flow('0.0.0.0', '255.255.255.255', { src_mac: LAPTOP, dst_mac: parseMac('ff:ff:ff:ff:ff:ff'), proto: 17, src_port: 68, dst_port: 67 });
+    en.enrich([ra, mdns, bcast]);
+    expect(ra.device_id).toBe('02:00:00:00:00:01');
+    expect(mdns.device_id).toBe('192.168.1.10');
+    expect(bcast.device_id).toBe('02:00:00:00:00:0a');
+    expect(bcast.direction).toBe(Direction.unknown);
+  });
+
   it('rejects an invalid local prefix with a clear error', () => {
     expect(() => new LocalEnricher({ localPrefixes: ['2001:db8::/129'] })).toThrow(/2001:db8::\/129/);
   });
