@@ -18,12 +18,26 @@ export interface GlobalOptions {
 /** The global options, wherever they were written on the command line. */
 export function globals(cmd: Command): GlobalOptions {
   const o = cmd.optsWithGlobals() as Partial<GlobalOptions> & Record<string, unknown>;
+  // An empty V6SCOPE_DATA (`V6SCOPE_DATA= v6scope ...`) means unset; an empty --data is a mistake.
+  let data = typeof o.data === 'string' ? o.data : (process.env.V6SCOPE_DATA ?? '');
+  if (data === '') {
+    if (optionSource(cmd, 'data') === 'cli') throw new UsageError('--data needs a directory');
+    data = './data';
+  }
   return {
-    data: path.resolve(String(o.data ?? process.env.V6SCOPE_DATA ?? './data')),
+    data: path.resolve(data),
     config: (o.config as string | undefined) ?? process.env.V6SCOPE_CONFIG,
     json: Boolean(o.json),
     quiet: Boolean(o.quiet),
   };
+}
+
+function optionSource(cmd: Command, key: string): string | undefined {
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    const src = c.getOptionValueSource(key);
+    if (src !== undefined) return src;
+  }
+  return undefined;
 }
 
 export function storeExists(dataDir: string): boolean {
@@ -63,6 +77,14 @@ export function parseTime(text: string, now: number, what = 'time'): number {
 }
 
 /** Print JSON (addresses must already be text). */
+/** A path as people want to read it: relative when under the working directory, else absolute. */
+export function displayPath(p: string): string {
+  const abs = path.resolve(p);
+  const rel = path.relative(process.cwd(), abs);
+  if (rel === '') return '.';
+  return rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

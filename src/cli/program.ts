@@ -8,6 +8,7 @@ import { UsageError } from './common.js';
 import { register as registerFields } from './commands/fields.js';
 import { register as registerIngest } from './commands/ingest.js';
 import { register as registerReport } from './commands/report.js';
+import { register as registerDemo } from './commands/demo.js';
 import { register as registerShare } from './commands/share.js';
 
 const require = createRequire(import.meta.url);
@@ -23,7 +24,7 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress or informational messages')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const reg of [registerIngest, registerShare, registerReport, registerFields]) reg(program);
+  for (const reg of [registerIngest, registerShare, registerReport, registerDemo, registerFields]) reg(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -8,7 +8,7 @@ import { runCli } from '../helpers/cli.js';
 const dir = mkdtempSync(path.join(tmpdir(), 'v6scope-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const COMMANDS = ['ingest', 'share', 'report', 'fields'];
+const COMMANDS = ['ingest', 'share', 'report', 'demo', 'fields'];
 
 describe('v6scope CLI', () => {
   it('prints help with every command listed', async () => {
@@ -36,6 +36,10 @@ describe('v6scope CLI', () => {
     [['ingest']],
     [['ingest', '/no/such/file.pcap']],
     [['ingest', '--local', 'not-a-prefix', '/etc/hostname']],
+    [['demo', '--days', '0']],
+    [['share', '--data', '']],
+    [['demo', '--seed', 'x']],
+    [['demo', '--start', 'someday']],
   ])('usage error %j exits 2 with a one-line message', async (args) => {
     const r = await runCli(['--data', path.join(dir, 'usage'), ...args]);
     expect(r.code).toBe(2);

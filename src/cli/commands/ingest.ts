@@ -15,8 +15,8 @@ export function register(program: Command): void {
     .argument('<files...>', 'capture files (classic pcap or pcapng; Ethernet, Linux cooked v1/v2, raw IP, loopback)')
     .option('--local <prefix>', 'a local prefix (repeatable), e.g. your LAN /64 or public IPv4 range; private, ULA and link-local ranges are always local', collect, [])
     .option('--exporter <name>', 'exporter name to record (default: the file name)')
-    .option('--active-timeout <dur>', 'split flows longer than this (default 30m)')
-    .option('--idle-timeout <dur>', 'end flows idle this long (default 15s)')
+    .option('--active-timeout <dur>', 'split flows longer than this (default 5m, as nfpcapd)')
+    .option('--idle-timeout <dur>', 'end flows idle this long (default 60s, as nfpcapd)')
     .addHelpText(
       'after',
       '\nBytes are IP-layer bytes taken from the IP headers (IPv4 total length, IPv6 payload length + 40),\nso captures made with a small snap length count right. A damaged file stops at the damage with an\nerror naming the byte offset; the flows read before it are kept. Exit code 1 if any file failed.',
