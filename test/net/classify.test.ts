@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classify, isLocalScope, SPECIAL_PREFIXES, type AddressClass } from '../../src/net/classify.js';
 import { AddressError, addrToBigInt, bigIntToAddr, parseIP } from '../../src/net/ip.js';
 import { parsePrefix, prefixContains, prefixRange, type Prefix } from '../../src/net/prefix.js';
+import { xorshift32 } from '../helpers/rng.js';
 
 describe('classify', () => {
   it.each([
@@ -196,15 +197,7 @@ describe('SPECIAL_PREFIXES', () => {
   );
 
   it('classify agrees with the table on 20000 random addresses near the special prefixes', () => {
-    let s = 6890;
-    const next = (): number => {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      return s;
-    };
+    const next = xorshift32(6890);
     for (let n = 0; n < 20000; n++) {
       const base = TABLE[next() % TABLE.length]!.p;
       const a = Uint8Array.from(base.addr);

@@ -15,6 +15,7 @@ import {
   writeIPv4Mapped,
   type ParseOptions,
 } from '../../src/net/ip.js';
+import { xorshift32 } from '../helpers/rng.js';
 
 /** Bytes from 8 groups (test oracle independent of the parser). */
 function words(...w: number[]): Uint8Array {
@@ -578,22 +579,10 @@ describe('addrToBigInt / bigIntToAddr', () => {
   });
 });
 
-/** Deterministic xorshift32. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 describe('randomised cross-checks', () => {
   it('5000 random IPv6 addresses: format matches the WHATWG URL serialiser, and round-trips', () => {
-    const r = rng(0x5952);
+    const r = xorshift32(0x5952);
     for (let n = 0; n < 5000; n++) {
       const w: number[] = [];
       for (let i = 0; i < 8; i++) {
@@ -614,7 +603,7 @@ describe('randomised cross-checks', () => {
   });
 
   it('2000 random IPv4 addresses round-trip through text, u32 and bigint', () => {
-    const r = rng(4291);
+    const r = xorshift32(4291);
     for (let n = 0; n < 2000; n++) {
       const v = r();
       const text = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
@@ -628,7 +617,7 @@ describe('randomised cross-checks', () => {
   });
 
   it('random garbage never throws anything but AddressError, and agrees with tryParseIP', () => {
-    const r = rng(7);
+    const r = xorshift32(7);
     const alphabet = '0123456789abcdefABCDEF:.%[]/ gx';
     for (let n = 0; n < 5000; n++) {
       let s = '';

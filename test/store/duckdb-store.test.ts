@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../src/demo/rng.js';
 import { parseIP } from '../../src/net/ip.js';
 import { parsePrefix, prefixContains, prefixRange } from '../../src/net/prefix.js';
 import { emptyFlow, METRICS, type FlowRecord, type MetricName } from '../../src/schema/fields.js';
@@ -24,22 +25,12 @@ const DAY = 24 * HOUR;
 const T0 = Date.UTC(2026, 10, 2); // 2026-11-02 00:00Z
 const SPAN = 3 * DAY;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const PEERS = ['198.51.100.7', '198.51.100.200', '203.0.113.9', '2001:db8:f00d::10', '2001:db8:f00d:1::11', '2001:db8:5ea::20', '3fff:0:10::30'];
 const DEVICES = ['laptop', 'phone', 'tv', "o'brien's \"pc\"", ''];
 
 function makeFlows(n: number, seed: number): FlowRecord[] {
-  const rnd = mulberry32(seed);
+  const rng = new Rng(seed);
+  const rnd = (): number => rng.next();
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const out: FlowRecord[] = [];
   for (let i = 0; i < n; i++) {
