@@ -86,6 +86,10 @@ export class PacketInfo {
   fragment = 0;
   /** Offset of the IP header in the buffer. */
   ipOffset = 0;
+  /** Offset of the transport header in the buffer, -1 when there is none (later fragments, unknown). */
+  l4Offset = -1;
+  /** End of the captured bytes of this packet in the buffer. */
+  capEnd = 0;
   /** Set when decode() returned DECODE_MALFORMED. */
   malformed: MalformedKind | null = null;
 }
@@ -259,6 +263,8 @@ export class PacketDecoder {
     }
 
     info.ipOffset = o;
+    info.l4Offset = -1;
+    info.capEnd = end;
     info.srcPort = 0;
     info.dstPort = 0;
     info.tcpFlags = 0;
@@ -368,6 +374,7 @@ export class PacketDecoder {
 
   private transport(b: Uint8Array, p: number, end: number, proto: number): void {
     const info = this.info;
+    info.l4Offset = p;
     if (proto === 6) {
       if (end - p >= 4) {
         info.srcPort = (b[p]! << 8) | b[p + 1]!;

@@ -4,7 +4,8 @@
  * `tcpdump -U --immediate-mode -w -` into the same function (see captureToFlows).
  */
 import type { FlowRecord } from '../../schema/fields.js';
-import { DECODE_IP, MALFORMED_KINDS, PacketDecoder, type MalformedKind } from './decode.js';
+import { dnsSightingFromPayload, emptyDnsStats, type DnsSighting, type DnsSightingStats } from '../dns/sighting.js';
+import { DECODE_IP, MALFORMED_KINDS, PacketDecoder, type MalformedKind, type PacketInfo } from './decode.js';
 import { FlowMeter } from './meter.js';
 import { CaptureFormatError, readCapture, type CaptureFormat, type CapturePacket, type CaptureSource } from './pcap.js';
 
@@ -59,6 +60,8 @@ export interface CaptureStats {
   flows: number;
   /** Input bytes read. */
   bytesRead: number;
+  /** DNS responses seen (only counted when `onDns` is given). */
+  dns: DnsSightingStats;
   /**
    * Set (non-enumerable, so the stats stay JSON-serialisable) on the stats attached to the thrown
    * error when the capture is damaged.
@@ -92,10 +95,26 @@ export interface CaptureToFlowsOptions {
    * expired (default: off — time only advances with packet timestamps).
    */
   liveTickMs?: number;
+  /**
+   * Passive DNS: called for every response to an A/AAAA question seen in UDP from port 53 (not
+   * for fragments, nor for DNS over TCP). Only parsed when given.
+   */
+  onDns?: (s: DnsSighting) => void;
   /** Receives the flow records in batches, in emission order; a returned promise is awaited. */
   onFlows: (batch: FlowRecord[]) => void | Promise<void>;
   /** After each chunk read: input bytes so far and, for files, the file size. */
   onProgress?: (bytesRead: number, totalBytes?: number) => void;
+}
+
+/** Source ('s') or destination ('d') address of the decoded packet as 16 fresh bytes. */
+function infoAddr(i: PacketInfo, which: 's' | 'd'): Uint8Array {
+  const a = new Uint8Array(16);
+  const dv = new DataView(a.buffer);
+  dv.setInt32(0, which === 's' ? i.s0 : i.d0);
+  dv.setInt32(4, which === 's' ? i.s1 : i.d1);
+  dv.setInt32(8, which === 's' ? i.s2 : i.d2);
+  dv.setInt32(12, which === 's' ? i.s3 : i.d3);
+  return a;
 }
 
 /**
@@ -136,6 +155,18 @@ export async function captureToFlows(source: CaptureSource, opts: CaptureToFlows
   let lastTs = -Infinity;
   const info = decoder.info;
 
+  const dnsStats = emptyDnsStats();
+  const onDns = opts.onDns;
+  const sawDns = (p: CapturePacket): void => {
+    const l4 = info.l4Offset;
+    if (info.capEnd - l4 < 8) return;
+    const udpLen = (p.buf[l4 + 4]! << 8) | p.buf[l4 + 5]!;
+    const payload = p.buf.subarray(l4 + 8, Math.min(info.capEnd, l4 + Math.max(8, udpLen)));
+    const fam = info.family as 4 | 6;
+    const s = dnsSightingFromPayload(payload, { timeMs: p.tsMs, family: fam, client: infoAddr(info, 'd'), server: infoAddr(info, 's'), clientMac: info.dstMac }, dnsStats);
+    if (s) onDns!(s);
+  };
+
   const onPacket = (p: CapturePacket): void => {
     packets++;
     if (decoder.decode(p.buf, p.offset, p.capLen, p.origLen, p.linkType, p.tsMs) === DECODE_IP) {
@@ -143,6 +174,7 @@ export async function captureToFlows(source: CaptureSource, opts: CaptureToFlows
       if (info.family === 4) v4++;
       else v6++;
       meter.add(info, p.tsMs);
+      if (onDns !== undefined && info.proto === 17 && info.srcPort === 53 && info.fragment === 0 && info.l4Offset >= 0) sawDns(p);
     }
     lastTs = p.tsMs;
   };
@@ -196,6 +228,7 @@ export async function captureToFlows(source: CaptureSource, opts: CaptureToFlows
       fragmentsAttributed: decoder.stats.fragmentsAttributed,
       flows: meter.flowsEmitted,
       bytesRead,
+      dns: { ...dnsStats },
     };
   };
 
