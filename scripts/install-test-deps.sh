@@ -2,6 +2,8 @@
 # Installs the system packages the test suite drives as real peers (Debian/Ubuntu).
 # - tcpdump: real captures on loopback; tshark: independent per-family packet/byte counts.
 # - nfdump: nfpcapd/nfdump as a cross-check and benchmark peer.
+# - softflowd: a real NetFlow v5/v9/IPFIX exporter the flow decoder is checked against (with nfcapd).
+# - clickhouse-server: the ClickHouse store's tests start their own server on loopback.
 # Runs apt-get only when something is missing. Needs root for that; otherwise it says what to install.
 set -euo pipefail
 
@@ -9,6 +11,8 @@ need=()
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 command -v tshark >/dev/null 2>&1 && command -v editcap >/dev/null 2>&1 || need+=(tshark)
 command -v nfpcapd >/dev/null 2>&1 || need+=(nfdump)
+command -v softflowd >/dev/null 2>&1 || need+=(softflowd)
+command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || [ -x /usr/bin/clickhouse ] || need+=(clickhouse-server)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -111,7 +111,7 @@ export function compileQuery(q: Query, table: TableSpec, d: Dialect): CompiledQu
       case 'and':
       case 'or': {
         if (!Array.isArray(e.args)) throw new QueryError(`"${e.op}" needs an array of arguments`);
-        if (e.args.length === 0) return e.op === 'and' ? 'TRUE' : 'FALSE';
+        if (e.args.length === 0) return e.op === 'and' ? '(1 = 1)' : '(1 = 0)'; // no TRUE/FALSE literals in ClickHouse 18.16
         return `(${e.args.map((a) => filter(a, depth + 1)).join(e.op === 'and' ? ' AND ' : ' OR ')})`;
       }
       case 'not':
@@ -125,7 +125,7 @@ export function compileQuery(q: Query, table: TableSpec, d: Dialect): CompiledQu
       case 'in': {
         const def = dimension(e.field, table, 'filter');
         if (!Array.isArray(e.values)) throw new QueryError(`"in" on ${def.name} needs an array of values`);
-        if (e.values.length === 0) return e.negate ? 'TRUE' : 'FALSE';
+        if (e.values.length === 0) return e.negate ? '(1 = 1)' : '(1 = 0)';
         const list = e.values.map((x) => ctx.bind(checkValue(def, x), def.kind));
         return `${col(def.name)} ${e.negate ? 'NOT IN' : 'IN'} (${list.join(', ')})`;
       }
@@ -163,7 +163,9 @@ export function compileQuery(q: Query, table: TableSpec, d: Dialect): CompiledQu
     const def = dimension(g.field, table, 'group-by');
     const name = groupKey(g);
     if (names.has(name)) throw new QueryError(`group key "${name}" given twice${name === 'time' ? ' ("time" is the bucket key)' : ''}`);
-    if ((METRICS as readonly string[]).includes(name)) throw new QueryError(`group key "${name}" clashes with a metric name; choose another "as"`);
+    if ((METRICS as readonly string[]).includes(name) || (q.timeBounds && (name === 'first_seen' || name === 'last_seen'))) {
+      throw new QueryError(`group key "${name}" clashes with an output column; choose another "as"`);
+    }
     let expr = col(def.name);
     if (g.prefix !== undefined) {
       if (def.kind !== 'addr') throw new QueryError(`only address fields take a prefix; ${def.name} is a ${def.kind} field`);
@@ -189,6 +191,11 @@ export function compileQuery(q: Query, table: TableSpec, d: Dialect): CompiledQu
     select.push(`SUM(${col(m)}) AS ${alias}`);
     columns.push({ name: m, kind: 'metric' });
   });
+
+  if (q.timeBounds) {
+    select.push(`MIN(${col(TIME_FIELD)}) AS ${col('t0')}`, `MAX(${col(TIME_FIELD)}) AS ${col('t1')}`);
+    columns.push({ name: 'first_seen', kind: 'time' }, { name: 'last_seen', kind: 'time' });
+  }
 
   const where = [`${col(TIME_FIELD)} >= ${ctx.bind(since, 'time')}`, `${col(TIME_FIELD)} < ${ctx.bind(until, 'time')}`];
   if (q.filter !== undefined) where.push(filter(q.filter, 0));

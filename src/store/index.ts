@@ -9,6 +9,7 @@ export * from './dialect.js';
 export * from './planner.js';
 export { QueryError, compileQuery } from './compile.js';
 export { openDuckDBStore } from './duckdb/store.js';
+export { openClickHouseStore } from './clickhouse/store.js';
 
 /** Open (creating if needed) the embedded store of a data directory: DATA/v6scope.duckdb. */
 export async function openStore(dataDir: string, retention?: RetentionConfig): Promise<FlowStore> {

@@ -46,6 +46,11 @@ export interface Query {
   /** Order by the sum of this metric, descending (default: by time, then group keys). */
   readonly orderBy?: MetricName;
   readonly limit?: number;
+  /**
+   * Also return `first_seen` and `last_seen` per row: the smallest and largest time_received (on a
+   * rollup, the start of the first and last bucket that holds the row).
+   */
+  readonly timeBounds?: boolean;
 }
 
 /** One result row: group keys (addresses as 16-byte Uint8Array), `time` when bucketed, metrics. */
