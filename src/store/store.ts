@@ -1,6 +1,7 @@
 /**
  * The store interface. Analyses see only this (and the query model), never a concrete store.
  */
+import type { FactRow, FactTable } from '../schema/facts.js';
 import type { FlowRecord } from '../schema/fields.js';
 import type { Query, QueryResult } from './query.js';
 
@@ -42,7 +43,19 @@ export interface FlowStore {
   timeRange(): Promise<{ min: number; max: number } | null>;
   /** Delete rows older than each table's retention, relative to `now` (epoch ms). */
   applyRetention(now: number): Promise<void>;
+  /**
+   * Fact tables (passive DNS, neighbours): small side tables the analyses read whole for a time
+   * range. Optional while a store does not have them yet.
+   */
+  readonly facts?: FactStore;
   /** The tables and what they hold (for `--explain` and docs). */
   tables(): readonly TableSpec[];
   close(): Promise<void>;
+}
+
+/** Append-and-scan access to the fact tables of src/schema/facts.ts. */
+export interface FactStore {
+  append(table: FactTable, rows: readonly FactRow[]): Promise<void>;
+  /** Rows with `table.timeField` in [since, until), in time order. */
+  read(table: FactTable, range?: { since?: number; until?: number }): Promise<FactRow[]>;
 }

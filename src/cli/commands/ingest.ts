@@ -52,6 +52,7 @@ export function register(program: Command): void {
             const s = r.stats!;
             process.stdout.write(
               `${file}: ${fmtCount(s.packets)} packets, ${fmtBytes(s.bytes)} IP bytes → ${fmtCount(r.flowsStored)} flows` +
+                (r.dnsStored ? `, ${fmtCount(r.dnsStored)} DNS answers` : '') +
                 (s.skippedNonIp ? `; ${fmtCount(s.skippedNonIp)} non-IP frames skipped` : '') +
                 (s.malformedTotal ? `; ${fmtCount(s.malformedTotal)} malformed packets skipped` : '') +
                 '\n',
@@ -63,7 +64,7 @@ export function register(program: Command): void {
       }
       if (g.json) {
         printJson(
-          results.map((r) => ({ file: r.file, flows: r.flowsStored, stats: r.stats, error: r.error?.message ?? null })),
+          results.map((r) => ({ file: r.file, flows: r.flowsStored, dnsAnswers: r.dnsStored, stats: r.stats, error: r.error?.message ?? null })),
         );
       }
       if (results.some((r) => r.error)) process.exitCode = 1;

@@ -4,20 +4,22 @@
  * copies them to raw and aggregates them into each rollup.
  */
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { FACT_TABLES, type FactRow, type FactTable } from '../../schema/facts.js';
 import { FIELDS, METRICS, type FieldDef, type FlowRecord } from '../../schema/fields.js';
 import { addrToBigInt } from '../../net/ip.js';
 import { compileQuery, decodeRows, type CompiledQuery } from '../compile.js';
 import { duckdbDialect as d } from '../dialect.js';
 import { planTable, tableSpecs } from '../planner.js';
 import type { Query, QueryResult, Row } from '../query.js';
-import { DEFAULT_RETENTION, type FlowStore, type RetentionConfig, type TableSpec } from '../store.js';
+import { DEFAULT_RETENTION, type FactStore, type FlowStore, type RetentionConfig, type TableSpec } from '../store.js';
 
 const SCHEMA_VERSION = '1';
 const STAGING = 'v6scope_staging';
 
 type Appendfn = (a: DuckDBAppender, r: FlowRecord) => void;
 
-function appendFn(f: FieldDef): Appendfn {
+/** Appender call for one column, reading field `f.name` of a record (flow or fact row). */
+function appendFn(f: { name: string; kind: FieldDef['kind'] }): Appendfn {
   const k = f.name as keyof FlowRecord;
   switch (f.kind) {
     case 'time':
@@ -39,6 +41,7 @@ function appendFn(f: FieldDef): Appendfn {
 }
 
 const APPENDERS: Appendfn[] = FIELDS.map(appendFn);
+const FACT_APPENDERS = new Map(FACT_TABLES.map((t) => [t.name, t.fields.map(appendFn)]));
 
 class DuckDBStore implements FlowStore {
   readonly kind = 'duckdb';
@@ -64,21 +67,67 @@ class DuckDBStore implements FlowStore {
   async init(): Promise<void> {
     const c = this.conn;
     await c.run(`CREATE TABLE IF NOT EXISTS v6scope_meta (key VARCHAR PRIMARY KEY, value VARCHAR)`);
-    for (const t of this.specs) {
-      const cols = this.columnsOf(t);
-      await c.run(`CREATE TABLE IF NOT EXISTS ${d.quote(t.name)} (${cols.map((x) => `${d.quote(x.name)} ${d.columnType(x.kind)}`).join(', ')})`);
-      // Schema evolution: add columns that a newer schema declares.
-      const existing = await c.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = $1`, [t.name]);
-      const have = new Set(existing.getRowsJS().map((r) => String(r[0])));
-      for (const x of cols) {
-        if (!have.has(x.name)) await c.run(`ALTER TABLE ${d.quote(t.name)} ADD COLUMN ${d.quote(x.name)} ${d.columnType(x.kind)} DEFAULT ${x.kind === 'string' ? "''" : '0'}`);
-      }
-    }
+    for (const t of this.specs) await this.ensureTable(t.name, this.columnsOf(t));
+    for (const t of FACT_TABLES) await this.ensureTable(t.name, t.fields);
     await c.run(`DROP TABLE IF EXISTS ${STAGING}`);
     await c.run(`CREATE TABLE ${STAGING} AS SELECT * FROM raw LIMIT 0`);
     await c.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ('schema_version', $1)`, [SCHEMA_VERSION]);
     const meta = await c.runAndReadAll(`SELECT key, value FROM v6scope_meta WHERE key LIKE 'retained_from:%'`);
     for (const [k, v] of meta.getRowsJS()) this.retainedFrom.set(String(k).slice('retained_from:'.length), Number(v));
+  }
+
+  /** CREATE the table if missing, and ADD the columns a newer schema declares (schema evolution). */
+  private async ensureTable(name: string, cols: readonly { name: string; kind: FieldDef['kind'] }[]): Promise<void> {
+    const c = this.conn;
+    await c.run(`CREATE TABLE IF NOT EXISTS ${d.quote(name)} (${cols.map((x) => `${d.quote(x.name)} ${d.columnType(x.kind)}`).join(', ')})`);
+    const existing = await c.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = $1`, [name]);
+    const have = new Set(existing.getRowsJS().map((r) => String(r[0])));
+    for (const x of cols) {
+      if (!have.has(x.name)) await c.run(`ALTER TABLE ${d.quote(name)} ADD COLUMN ${d.quote(x.name)} ${d.columnType(x.kind)} DEFAULT ${x.kind === 'string' ? "''" : '0'}`);
+    }
+  }
+
+  readonly facts: FactStore = {
+    append: (table, rows) => this.appendFacts(table, rows),
+    read: (table, range) => this.readFacts(table, range),
+  };
+
+  private appendFacts(table: FactTable, rows: readonly FactRow[]): Promise<void> {
+    const fns = FACT_APPENDERS.get(table.name);
+    if (!fns) return Promise.reject(new Error(`unknown fact table ${table.name}`));
+    if (rows.length === 0) return Promise.resolve();
+    return this.serial(async () => {
+      const app = await this.conn.createAppender(table.name);
+      try {
+        for (const r of rows) {
+          for (let i = 0; i < fns.length; i++) fns[i]!(app, r as unknown as FlowRecord);
+          app.endRow();
+        }
+        app.flushSync();
+      } finally {
+        app.closeSync();
+      }
+    });
+  }
+
+  private readFacts(table: FactTable, range: { since?: number; until?: number } = {}): Promise<FactRow[]> {
+    if (!FACT_APPENDERS.has(table.name)) return Promise.reject(new Error(`unknown fact table ${table.name}`));
+    return this.serial(async () => {
+      const ctx = d.newContext();
+      const t = d.quote(table.timeField);
+      const where: string[] = [];
+      if (range.since !== undefined) where.push(`${t} >= ${ctx.bind(range.since, 'time')}`);
+      if (range.until !== undefined) where.push(`${t} < ${ctx.bind(range.until, 'time')}`);
+      const sql = `SELECT ${table.fields.map((f) => d.quote(f.name)).join(', ')} FROM ${d.quote(table.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${t}`;
+      const ps = await this.conn.prepare(sql);
+      ctx.params.forEach((p, i) => ps.bindBigInt(i + 1, BigInt(p.value as number)));
+      const rows = (await ps.runAndReadAll()).getRows();
+      return rows.map((r) => {
+        const o: FactRow = {};
+        table.fields.forEach((f, i) => (o[f.name] = d.decode(r[i], f.kind)));
+        return o;
+      });
+    });
   }
 
   private columnsOf(t: TableSpec): { name: string; kind: FieldDef['kind'] }[] {
@@ -171,6 +220,9 @@ class DuckDBStore implements FlowStore {
           await this.conn.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ($1, $2)`, [`retained_from:${t.name}`, String(from)]);
         }
       }
+      // Facts explain raw flows: they are kept as long as the raw table.
+      const raw = this.specs.find((t) => t.resolutionMs === 0)!;
+      for (const f of FACT_TABLES) await this.conn.run(`DELETE FROM ${d.quote(f.name)} WHERE ${d.quote(f.timeField)} < $1`, [BigInt(now - raw.retentionMs)]);
     });
   }
 
