@@ -9,7 +9,10 @@ import { register as registerFields } from './commands/fields.js';
 import { register as registerIngest } from './commands/ingest.js';
 import { register as registerReport } from './commands/report.js';
 import { register as registerDemo } from './commands/demo.js';
+import { register as registerFind } from './commands/find.js';
+import { register as registerImport } from './commands/import.js';
 import { register as registerShare } from './commands/share.js';
+import { register as registerDecode } from './commands/decode.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -24,7 +27,7 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress or informational messages')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const reg of [registerIngest, registerShare, registerReport, registerDemo, registerFields]) reg(program);
+  for (const reg of [registerIngest, registerDecode, registerShare, registerReport, registerFind, registerImport, registerDemo, registerFields]) reg(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

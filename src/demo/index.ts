@@ -57,6 +57,8 @@ const DAY = 24 * HOUR;
 export const DEFAULT_PACKETS_PER_WEEK = 400_000;
 export const DEMO_PCAP_NAME = 'demo-home.pcap';
 export const DEMO_TRUTH_NAME = 'ground-truth.json';
+/** The router's DHCP leases at the end of the week, in dnsmasq's format (OpenWrt /tmp/dhcp.leases). */
+export const DEMO_LEASES_NAME = 'dhcp.leases';
 export const DEMO_LAN4 = '192.168.1.0/24';
 export const DEMO_LAN6 = '2001:db8:4a1:10::/64';
 /** Two uses of one 5-tuple are at least this far apart (ms). */
@@ -889,7 +891,8 @@ export async function generateDemo(opts: DemoOptions): Promise<DemoResult> {
         description: d.description,
         mac: formatMac(d.mac),
         ipv4: d.v4 ? [d.v4] : [],
-        ipv6: [...d.used6, ...d.temps.map((x) => x.addr).filter((a) => !d.used6.has(a))],
+        // addresses that are the source or destination of at least one packet in the capture
+        ipv6: [...d.used6, ...d.temps.map((x) => x.addr).filter((a) => !d.used6.has(a))].filter((a) => r.addresses.has(a)),
         ipv4Totals: hostTotals(d.name).ipv4,
         ipv6Totals: hostTotals(d.name).ipv6,
       })),
@@ -931,6 +934,16 @@ export async function generateDemo(opts: DemoOptions): Promise<DemoResult> {
   };
   const truthPath = path.join(opts.outDir, DEMO_TRUTH_NAME);
   await writeFile(truthPath, `${JSON.stringify(truth, null, 2)}\n`);
-  return { pcapPath, truthPath, truth, elapsedMs: Math.round(performance.now() - t0), pcapBytes: statSync(pcapPath).size };
+  // dnsmasq lease lines: expiry (epoch s) MAC IPv4 hostname client-id; 12 h leases renewed daily.
+  const leasesPath = path.join(opts.outDir, DEMO_LEASES_NAME);
+  const expiry = Math.floor(truth.end / 1000) + 12 * 3600;
+  await writeFile(
+    leasesPath,
+    truth.devices
+      .filter((d) => d.role === 'client' && d.ipv4.length > 0)
+      .map((d) => `${expiry} ${d.mac} ${d.ipv4[0]} ${d.name} 01:${d.mac}\n`)
+      .join(''),
+  );
+  return { pcapPath, truthPath, leasesPath, truth, elapsedMs: Math.round(performance.now() - t0), pcapBytes: statSync(pcapPath).size };
 }
 

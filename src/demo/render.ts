@@ -46,6 +46,9 @@ interface Template {
   fam: 0 | 4 | 6;
   /** Unidirectional flow key, null for non-IP frames. */
   key: string | null;
+  /** Source and destination address text (IP packets). */
+  src: string;
+  dst: string;
   /** Offset of the transport header in the frame. */
   l4: number;
   /** Ones' complement sums (unfolded) of the IPv4 header and of the transport checksum's coverage, checksum fields zero. */
@@ -83,7 +86,7 @@ function addTo(t: Totals, bytes: number, packets: number, flows: number): void {
   t.flows += flows;
 }
 
-const DUMMY: Template = { bytes: new Uint8Array(0), orig: 0, ipLen: 0, fam: 0, key: null, l4: 0, ipSum: 0, l4Sum: 0, l4Ck: -1, udp: false };
+const DUMMY: Template = { bytes: new Uint8Array(0), orig: 0, ipLen: 0, fam: 0, key: null, src: '', dst: '', l4: 0, ipSum: 0, l4Sum: 0, l4Ck: -1, udp: false };
 
 /** Unfolded sum of the 16-bit big-endian words of b[start, end) (an odd tail is padded with 0). */
 function sum16(b: Uint8Array, start: number, end: number): number {
@@ -118,6 +121,8 @@ export class Renderer {
   readonly bittorrent = zeroFamily();
   nonIpFrames = 0;
   packets = 0;
+  /** Every address that is the source or destination of an IP packet written. */
+  readonly addresses = new Set<string>();
   /** Packets of the scalable bulk phases (for calibrating packetsTarget). */
   bulkPackets = 0;
 
@@ -181,7 +186,7 @@ export class Renderer {
         }
       }
     }
-    return { bytes: f.slice(0, SNAPLEN), orig: f.length, ipLen, fam, key, l4, ipSum, l4Sum, l4Ck, udp };
+    return { bytes: f.slice(0, SNAPLEN), orig: f.length, ipLen, fam, key, src: fam ? String(spec.src) : '', dst: fam ? String(spec.dst) : '', l4, ipSum, l4Sum, l4Ck, udp };
   }
 
   /** Emit one packet of `ex` at `tUs` (integer µs) with the template's zero words `patch`ed; fills in the checksums. */
@@ -195,6 +200,8 @@ export class Renderer {
       if (ex.fam === 0) ex.fam = tpl.fam;
       else if (ex.fam !== tpl.fam) throw new Error('demo: an exchange mixes address families');
       ex.keys.add(tpl.key!);
+      this.addresses.add(tpl.src);
+      this.addresses.add(tpl.dst);
       ex.bytes += tpl.ipLen;
       ex.packets++;
     }

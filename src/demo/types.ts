@@ -31,7 +31,7 @@ export interface GroundTruthDevice {
   description: string;
   mac: string;
   ipv4: string[];
-  /** Every IPv6 address it used (link-local, stable, each temporary address). */
+  /** Every IPv6 address it used in a packet of the capture (link-local, stable, temporary addresses). */
   ipv6: string[];
   /** Every flow where the device is one endpoint (both directions). */
   ipv4Totals: Totals;
@@ -85,6 +85,8 @@ export interface GroundTruth {
 export interface DemoResult {
   pcapPath: string;
   truthPath: string;
+  /** The router's DHCP leases (dnsmasq format): device names for `v6scope import leases`. */
+  leasesPath: string;
   truth: GroundTruth;
   /** Wall-clock time the generation took (ms). */
   elapsedMs: number;

@@ -4,7 +4,7 @@
  * From the configured local prefixes (plus the private/ULA/link-local defaults) it fills, in place:
  * - `direction`: outbound (local → remote), inbound (remote → local), unknown (both or neither local);
  * - `device_id`: the local endpoint — its MAC when the record carries one, else its address;
- * - `peer_addr`: the remote endpoint (dst_addr when the direction is unknown);
+ * - `peer_addr`: the remote endpoint; for local-to-local flows the end that is not the device; else dst_addr;
  * - `service_port`: the service side of the conversation (see the schema).
  *
  * Flows between two local hosts (a device asking the router for DNS) are attributed to the device,
@@ -99,6 +99,7 @@ export class LocalEnricher {
           code !== 3 ? null : isGroupDestination(r) ? true : !(this.gatewayMacs.has(r.src_mac) && !this.gatewayMacs.has(r.dst_mac));
       }
       if (deviceIsSrc !== null) {
+        if (code === 3) r.peer_addr = deviceIsSrc ? r.dst_addr : r.src_addr; // the other end from the device
         const mac = deviceIsSrc ? r.src_mac : r.dst_mac;
         r.device_id = mac !== 0 ? formatMac(mac) : formatIP(deviceIsSrc ? r.src_addr : r.dst_addr, r.family as 4 | 6);
       }

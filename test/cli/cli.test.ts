@@ -8,7 +8,7 @@ import { runCli } from '../helpers/cli.js';
 const dir = mkdtempSync(path.join(tmpdir(), 'v6scope-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const COMMANDS = ['ingest', 'share', 'report', 'demo', 'fields'];
+const COMMANDS = ['ingest', 'decode', 'share', 'report', 'devices', 'laggards', 'floor', 'fix', 'import', 'demo', 'fields'];
 
 describe('v6scope CLI', () => {
   it('prints help with every command listed', async () => {
@@ -38,6 +38,12 @@ describe('v6scope CLI', () => {
     [['ingest', '--local', 'not-a-prefix', '/etc/hostname']],
     [['demo', '--days', '0']],
     [['share', '--data', '']],
+    [['laggards', '--by', 'colour']],
+    [['floor', '--top', '0']],
+    [['fix', '--since', 'soon']],
+    [['import', 'neighbors']],
+    [['import', 'neighbours', '/etc/hostname']],
+    [['import', 'leases', '--format', 'nosuch', '/etc/hostname']],
     [['demo', '--seed', 'x']],
     [['demo', '--start', 'someday']],
   ])('usage error %j exits 2 with a one-line message', async (args) => {

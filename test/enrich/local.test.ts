@@ -52,6 +52,10 @@ describe('LocalEnricher', () => {
     expect(answer.device_id).toBe('02:00:00:00:00:0a');
     expect(query.service_port).toBe(53);
     expect(answer.service_port).toBe(53);
+    // the peer of both directions is the router, not the device itself
+    const router = Buffer.from(parseIP('192.168.1.1').addr);
+    expect(Buffer.from(query.peer_addr).equals(router)).toBe(true);
+    expect(Buffer.from(answer.peer_addr).equals(router)).toBe(true);
   });
 
   it('does not take a device for a gateway because of duplicate address detection from ::', () => {

@@ -1,14 +1,26 @@
 import type { Command } from 'commander';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { buildFindContext, fixes } from '../../analysis/find.js';
+import { importNeighbors } from '../../enrich/identity/import/index.js';
+import { NEIGHBORS } from '../../schema/facts.js';
 import path from 'node:path';
 import { defaultDemoStart, generateDemo } from '../../demo/index.js';
 import { LocalEnricher } from '../../enrich/local.js';
 import { ingestCaptureFile } from '../../pipeline/ingest-capture.js';
 import { openStore } from '../../store/index.js';
+import type { FlowStore } from '../../store/store.js';
 import { METRICS } from '../../schema/fields.js';
 import { displayPath, fmtShare, globals, parseTime, printJson, storeExists, UsageError } from '../common.js';
 import { Progress } from '../progress.js';
 import { reportToJson, runReport } from './report.js';
+
+/** The story's punch line: the biggest fix and the share it brings. */
+async function topFixText(store: FlowStore, since: number, until: number, names: ReadonlyMap<string, string>): Promise<string> {
+  const ctx = await buildFindContext(store, since, until);
+  const top = fixes(ctx, { names }).find((f) => f.after);
+  if (!top || !top.after) return '';
+  return `\nBiggest fix: ${top.title}: IPv6 ${fmtShare(top.before.bytes)} → ${fmtShare(top.after.bytes)} by bytes.\n(v6scope laggards, v6scope floor and v6scope fix --snippets tell the rest.)\n`;
+}
 
 export function register(program: Command): void {
   program
@@ -56,6 +68,13 @@ export function register(program: Command): void {
         });
         progress.done();
         if (res.error) throw res.error;
+        // The router's DHCP leases name the devices, through the same importer as `v6scope import leases`.
+        const leases = importNeighbors(readFileSync(demo.leasesPath, 'utf8'), { fileName: path.basename(demo.leasesPath) });
+        if (leases.errors.length > 0) throw new Error(`${demo.leasesPath}:${leases.errors[0]!.line}: ${leases.errors[0]!.message}`);
+        await store.facts!.append(
+          NEIGHBORS,
+          leases.facts.map((f) => ({ seen_at: truth.end, mac: f.mac, family: f.family, addr: f.addr, hostname: f.hostname ?? '', source: f.source, expires_at: f.expiresAt ?? 0 })),
+        );
         const names = new Map(truth.devices.map((d) => [d.mac, d.name]));
         const report = await runReport(store, { json: g.json, names, print: !g.json });
         if (!report) throw new Error('the demo produced no data');
@@ -73,7 +92,7 @@ export function register(program: Command): void {
           process.stdout.write(
             `\nGround truth (counted by the generator, independently of the decoder):\n${cmp
               .map((c) => `  ${c.metric.padEnd(8)} computed ${fmtShare(c.computed)}  truth ${fmtShare(c.expected)}  ${c.match ? 'match' : 'MISMATCH'}`)
-              .join('\n')}\n\nData: ${displayPath(g.data)}  (try: v6scope share --by device${path.resolve(g.data) === path.resolve('data') ? '' : ` --data ${displayPath(g.data)}`})\n`,
+              .join('\n')}\n${await topFixText(store, report.share.since, report.share.until, names)}\nData: ${displayPath(g.data)}  (try: v6scope share --by device${path.resolve(g.data) === path.resolve('data') ? '' : ` --data ${displayPath(g.data)}`})\n`,
           );
         }
         if (!ok) {
