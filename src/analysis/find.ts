@@ -10,6 +10,8 @@ import { METRICS, type MetricName } from '../schema/fields.js';
 import type { FlowStore } from '../store/store.js';
 import { INFRASTRUCTURE_APPS, labelApps, P2P_APP, type P2PListener, type TrafficRow } from './apps.js';
 import { destinationIPv6, loadDnsEvidence, type DestinationIPv6, type DnsEvidence } from './evidence.js';
+import { parseIP } from '../net/ip.js';
+import type { AsnLookup } from '../enrich/asn.js';
 
 export type Counts = Record<MetricName, number>;
 const zero = (): Counts => ({ bytes: 0, packets: 0, flows: 0 });
@@ -34,6 +36,9 @@ export interface LabelledRow extends TrafficRow {
   app: string;
   /** DNS names the remote address was given for (may be empty). */
   names: string[];
+  /** Origin AS of the remote address and its organisation (when an ASN database is given). */
+  asn: number | null;
+  asOrg: string | null;
   destinationIPv6: DestinationIPv6;
   cause: Cause;
 }
@@ -57,8 +62,8 @@ export interface FindContext {
   evidence: DnsEvidence;
 }
 
-/** Load the traffic of [since, until) and label its IPv4 part. */
-export async function buildFindContext(store: FlowStore, since: number, until: number): Promise<FindContext> {
+/** Load the traffic of [since, until) and label its IPv4 part; `asn` names destinations by their AS. */
+export async function buildFindContext(store: FlowStore, since: number, until: number, o: { asn?: AsnLookup } = {}): Promise<FindContext> {
   const res = await store.query({
     since,
     until,
@@ -107,7 +112,8 @@ export async function buildFindContext(store: FlowStore, since: number, until: n
     else if (dest.status === 'has-aaaa') cause = 'fixable';
     else if (dest.status === 'no-aaaa') cause = 'legacy-destination';
     else cause = 'unknown';
-    ipv4.push({ ...r, app, names: dest.names, destinationIPv6: dest.status, cause });
+    const as = o.asn && r.direction !== 0 ? o.asn.lookup(parseIP(r.peer).addr, 4) : null;
+    ipv4.push({ ...r, app, names: dest.names, asn: as?.asn ?? null, asOrg: as?.org ?? null, destinationIPv6: dest.status, cause });
   });
   return { since, until, total, ipv4, devices, listeners, evidence };
 }
@@ -135,6 +141,9 @@ export interface Laggard {
   key: string;
   /** Destination: its DNS names (or empty); device/app: empty. */
   names: string[];
+  /** Destination: origin AS and organisation when known. */
+  asn: number | null;
+  asOrg: string | null;
   ipv4: Counts;
   /** This laggard's IPv4 bytes / all IPv4 bytes. */
   shareOfIPv4Bytes: number;
@@ -144,10 +153,14 @@ export interface Laggard {
   whatIfFixed: Counts;
 }
 
-/** Destination key: peer-to-peer peers as one, else the name(s) DNS gave the address, else the address. */
+/**
+ * Destination key: peer-to-peer peers as one; else the name(s) DNS gave the address; else its
+ * origin AS and organisation; else the address.
+ */
 function destinationKey(r: LabelledRow): string {
   if (r.app === P2P_APP) return `${P2P_APP} peers`;
-  return r.names.length ? r.names.join(', ') : r.peer;
+  if (r.names.length) return r.names.join(', ');
+  return r.asn !== null ? `AS${r.asn} ${r.asOrg ?? ''}`.trim() : r.peer;
 }
 
 export function laggards(ctx: FindContext, by: LaggardDimension): Laggard[] {
@@ -171,6 +184,8 @@ export function laggards(ctx: FindContext, by: LaggardDimension): Laggard[] {
     out.push({
       key,
       names: by === 'destination' ? g.rows[0]!.names : [],
+      asn: by === 'destination' ? g.rows[0]!.asn : null,
+      asOrg: by === 'destination' ? g.rows[0]!.asOrg : null,
       ipv4,
       shareOfIPv4Bytes: allBytes ? ipv4.bytes / allBytes : 0,
       causes,

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { hostPenetration, listDevices, loadDeviceNames } from '../../analysis/devices.js';
 import { buildFindContext, CAUSES, currentShare, fixes, floor, laggards, type Counts, type FindContext, type LaggardDimension } from '../../analysis/find.js';
+import { openAsnLookup, type AsnLookup } from '../../enrich/asn.js';
 import { openStore } from '../../store/index.js';
 import type { FlowStore } from '../../store/store.js';
 import { fmtBytes, fmtCount, fmtShare, fmtTime, globals, parseTime, printJson, storeExists, table, UsageError, type GlobalOptions } from '../common.js';
@@ -17,6 +18,27 @@ interface RangeOpts {
 
 const rangeOptions = (c: Command): Command =>
   c.option('--since <time>', 'start: ISO date/time, epoch seconds, or a duration ago like 24h (default: all data)').option('--until <time>', 'end (exclusive; default: all data)');
+
+const asnOptions = (c: Command): Command =>
+  c
+    .option('--asn-db <file.mmdb>', 'name destinations by their AS from this MaxMind DB (GeoLite2-ASN layout); default: the bundled @ip-location-db/asn ranges')
+    .option('--no-asn', 'do not look up ASNs');
+
+interface AsnOpts {
+  asnDb?: string;
+  asn?: boolean;
+}
+
+async function asnFor(o: AsnOpts): Promise<AsnLookup | undefined> {
+  if (o.asn === false) return undefined;
+  try {
+    return await openAsnLookup(o.asnDb);
+  } catch (e) {
+    if (o.asnDb) throw new UsageError(`--asn-db: ${(e as Error).message}`);
+    process.stderr.write(`v6scope: no ASN data (${(e as Error).message}); destinations without DNS names are shown as addresses\n`);
+    return undefined;
+  }
+}
 
 /** Validate the range options, open the store, and run `fn` — or say there is no data. */
 async function withStore(g: GlobalOptions, o: RangeOpts, fn: (store: FlowStore, range: TimeRange) => Promise<void>): Promise<void> {
@@ -87,15 +109,15 @@ export function register(program: Command): void {
       });
     });
 
-  rangeOptions(program.command('laggards').description('The devices, applications or destinations that carry the most IPv4, with what fixing them would bring'))
+  asnOptions(rangeOptions(program.command('laggards').description('The devices, applications or destinations that carry the most IPv4, with what fixing them would bring')))
     .option('--by <dim>', 'device, app or destination', 'device')
     .option('--limit <n>', 'rows to show', '20')
-    .action(async (o: RangeOpts & { by: string; limit: string }, cmd: Command) => {
+    .action(async (o: RangeOpts & AsnOpts & { by: string; limit: string }, cmd: Command) => {
       const g = globals(cmd);
       if (!['device', 'app', 'destination'].includes(o.by)) throw new UsageError(`--by must be device, app or destination, got "${o.by}"`);
       const limit = parseLimit(o.limit);
       await withStore(g, o, async (store, range) => {
-        const ctx = await buildFindContext(store, range.since, range.until);
+        const ctx = await buildFindContext(store, range.since, range.until, { asn: await asnFor(o) });
         const names = await loadDeviceNames(store);
         const list = laggards(ctx, o.by as LaggardDimension).slice(0, limit);
         if (g.json) {
@@ -116,13 +138,13 @@ export function register(program: Command): void {
       });
     });
 
-  rangeOptions(program.command('floor').description('Every IPv4 byte by cause: infrastructure, IPv4-only devices, legacy destinations, fixable, unknown'))
+  asnOptions(rangeOptions(program.command('floor').description('Every IPv4 byte by cause: infrastructure, IPv4-only devices, legacy destinations, fixable, unknown')))
     .option('--top <n>', 'contributors shown per cause', '5')
-    .action(async (o: RangeOpts & { top: string }, cmd: Command) => {
+    .action(async (o: RangeOpts & AsnOpts & { top: string }, cmd: Command) => {
       const g = globals(cmd);
       const top = parseLimit(o.top);
       await withStore(g, o, async (store, range) => {
-        const ctx = await buildFindContext(store, range.since, range.until);
+        const ctx = await buildFindContext(store, range.since, range.until, { asn: await asnFor(o) });
         const names = await loadDeviceNames(store);
         const f = floor(ctx, top);
         if (g.json) {
@@ -138,14 +160,14 @@ export function register(program: Command): void {
       });
     });
 
-  rangeOptions(program.command('fix').description('What to do about each laggard, and the IPv6 share once it is done'))
+  asnOptions(rangeOptions(program.command('fix').description('What to do about each laggard, and the IPv6 share once it is done')))
     .option('--limit <n>', 'fixes to show', '10')
     .option('--snippets', 'print the ready-to-paste configuration of each fix')
-    .action(async (o: RangeOpts & { limit: string; snippets?: boolean }, cmd: Command) => {
+    .action(async (o: RangeOpts & AsnOpts & { limit: string; snippets?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       const limit = parseLimit(o.limit);
       await withStore(g, o, async (store, range) => {
-        const ctx = await buildFindContext(store, range.since, range.until);
+        const ctx = await buildFindContext(store, range.since, range.until, { asn: await asnFor(o) });
         const names = await loadDeviceNames(store);
         const list = fixes(ctx, { names }).slice(0, limit);
         if (g.json) {
