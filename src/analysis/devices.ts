@@ -10,7 +10,9 @@ import { formatIP } from '../net/ip.js';
 import { formatMac, isEui64, macFromEui64, parseMac } from '../net/mac.js';
 import { NEIGHBORS } from '../schema/facts.js';
 import { METRICS, Direction, type MetricName } from '../schema/fields.js';
+import type { Row } from '../store/query.js';
 import type { FlowStore } from '../store/store.js';
+import { loadDeviceResolver } from './identity.js';
 
 type Counts = Record<MetricName, number>;
 
@@ -85,9 +87,12 @@ export async function listDevices(store: FlowStore, since: number, until: number
     }
     return d;
   };
+  // Addresses used as device ids (sources without MACs) are merged into their MAC's device.
+  const identity = await loadDeviceResolver(store);
+  const idOf = (r: Row): string => identity.resolve(String(r.device_id));
   const traffic = await store.query({ since, until, groupBy: [{ field: 'device_id' }, { field: 'family' }], timeBounds: true });
   for (const r of traffic.rows) {
-    const id = String(r.device_id);
+    const id = idOf(r);
     if (!id) continue;
     const d = get(id);
     const c = Number(r.family) === 4 ? d.ipv4 : d.ipv6;
@@ -117,7 +122,7 @@ export async function listDevices(store: FlowStore, since: number, until: number
       timeBounds: true,
     });
     for (const r of res.rows) {
-      const id = String(r.device_id);
+      const id = idOf(r);
       if (!id || !devices.has(id)) continue;
       seen(get(id), r[field] as Uint8Array, Number(r.family) as 4 | 6, 'flows', Number(r.first_seen), Number(r.last_seen));
     }
@@ -136,7 +141,7 @@ export async function listDevices(store: FlowStore, since: number, until: number
       timeBounds: true,
     });
     for (const r of res.rows) {
-      const id = String(r.device_id);
+      const id = idOf(r);
       const mac = Number(r[macField]);
       if (!id || !devices.has(id) || mac === 0 || formatMac(mac) !== id) continue;
       const addr = r[addrField] as Uint8Array;

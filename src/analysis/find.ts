@@ -12,6 +12,7 @@ import { INFRASTRUCTURE_APPS, labelApps, P2P_APP, type P2PListener, type Traffic
 import { destinationIPv6, loadDnsEvidence, type DestinationIPv6, type DnsEvidence } from './evidence.js';
 import { parseIP } from '../net/ip.js';
 import type { AsnLookup } from '../enrich/asn.js';
+import { loadDeviceResolver } from './identity.js';
 
 export type Counts = Record<MetricName, number>;
 const zero = (): Counts => ({ bytes: 0, packets: 0, flows: 0 });
@@ -69,10 +70,11 @@ export async function buildFindContext(store: FlowStore, since: number, until: n
     until,
     groupBy: [{ field: 'device_id' }, { field: 'family' }, { field: 'direction' }, { field: 'proto' }, { field: 'src_port' }, { field: 'dst_port' }, { field: 'service_port' }, { field: 'peer_addr' }],
   });
+  const identity = await loadDeviceResolver(store);
   const rows: TrafficRow[] = res.rows.map((r) => {
     const family = Number(r.family) as 4 | 6;
     return {
-      device: String(r.device_id),
+      device: identity.resolve(String(r.device_id)),
       family,
       direction: Number(r.direction),
       proto: Number(r.proto),
