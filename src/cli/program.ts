@@ -13,6 +13,7 @@ import { register as registerFind } from './commands/find.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerShare } from './commands/share.js';
 import { register as registerDecode } from './commands/decode.js';
+import { register as registerDns } from './commands/dns.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress or informational messages')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const reg of [registerIngest, registerDecode, registerShare, registerReport, registerFind, registerImport, registerDemo, registerFields]) reg(program);
+  for (const reg of [registerIngest, registerDecode, registerShare, registerReport, registerFind, registerImport, registerDns, registerDemo, registerFields]) reg(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -37,7 +37,7 @@ export const DNS_ANSWERS: FactTable = {
     ff('server_addr', 'addr', 'The resolver that answered.'),
     ff('name', 'string', 'The question name, lower case, no trailing dot.'),
     ff('qtype', 'u16', 'Question type: 1 (A) or 28 (AAAA).'),
-    ff('kind', 'string', 'addresses | nodata | nxdomain | error.'),
+    ff('kind', 'string', 'addresses | nodata | nxdomain | error | noerror (a resolver log line: answered, content unknown).'),
     ff('answer_family', 'u8', 'Family of answer_addr (4 or 6); 0 when the row carries no address.'),
     ff('answer_addr', 'addr', 'One address of the answer (after CNAMEs).'),
     ff('ttl', 'u32', 'TTL of the answer (smallest along the CNAME chain), or the negative-caching TTL.'),
