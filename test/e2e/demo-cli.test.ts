@@ -95,6 +95,15 @@ describe('v6scope demo (the npm start path)', () => {
       expect(got.get(camera.mac)!.bytes.ipv6Share).toBe(0);
     });
 
+    it('report --json: host penetration counts the devices that used IPv6', async () => {
+      const r = await runCli(['--data', data, 'report', '--json']);
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.stdout) as { hostPenetration: { withIPv6: number; all: number } };
+      const clients = truth.devices.filter((d) => d.role === 'client');
+      // the router sends IPv6 router advertisements: it is a device that uses IPv6 too
+      expect(j.hostPenetration).toEqual({ withIPv6: clients.filter((d) => d.ipv6Totals.flows > 0).length + 1, all: clients.length + 1, ratio: expect.any(Number) });
+    });
+
     it('a second demo run replaces the first one, and refuses a data directory holding other data', async () => {
       const again = await runCli(['--data', data, '-q', '--json', 'demo', '--days', '2', '--start', '2026-01-05', '--seed', '11']);
       expect(again.code).toBe(0);

@@ -15,6 +15,7 @@ export function reportToJson(r: Report): Record<string, unknown> {
     bucket: r.bucketMs,
     topIPv4: r.topIPv4,
     ipv4Bytes: r.ipv4Bytes,
+    hostPenetration: r.hostPenetration,
   };
 }
 
@@ -41,6 +42,7 @@ export function reportText(r: Report, names?: Map<string, string>): string {
   return [
     `v6scope report — ${fmtTime(s.since)} → ${fmtTime(s.until)}`,
     overallText(s),
+    `IPv6 traffic ratio ${fmtShare(s.bytes.ipv6Share)} (bytes), flow ratio ${fmtShare(s.flows.ipv6Share)}, host penetration ${r.hostPenetration.withIPv6} of ${r.hostPenetration.all} devices used IPv6 (${fmtShare(r.hostPenetration.ratio)})`,
     `Trend (per ${r.bucketMs >= DAY ? `${r.bucketMs / DAY} d` : `${r.bucketMs / 3_600_000} h`})\n${seriesText(s)}`,
     talkersText('Top IPv4 devices', r.topIPv4.devices, names),
     talkersText('Top IPv4 destinations', r.topIPv4.destinations),
