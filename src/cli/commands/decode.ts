@@ -5,6 +5,7 @@ import { formatMac } from '../../net/mac.js';
 import { FIELDS, type FlowRecord } from '../../schema/fields.js';
 import { CaptureFormatError } from '../../sources/packets/pcap.js';
 import { decodeCapture, FlowDecoder } from '../../sources/flow/index.js';
+import { SflowDecoder } from '../../sources/sflow/index.js';
 import { displayPath, globals, printJson, table, UsageError } from '../common.js';
 
 /** One record as JSON with the schema's field names: addresses RFC 5952, MACs aa:bb:.. */
@@ -31,14 +32,15 @@ function isMapped(a: Uint8Array): boolean {
 export function register(program: Command): void {
   program
     .command('decode')
-    .description('decode the NetFlow v5/v9 and IPFIX datagrams of a capture of exporter traffic (UDP on any port)')
+    .description('decode the NetFlow v5/v9, IPFIX and sFlow v5 datagrams of a capture of exporter traffic (UDP on any port)')
     .argument('<file>', 'pcap or pcapng capture')
-    .option('--stats', 'print per-exporter counts, errors, sequence loss and template dumps instead of records')
+    .option('--stats', 'print per-exporter (and per sFlow agent) counts, errors, sequence loss and template dumps instead of records')
     .addHelpText('after', '\nPrints one JSON object per flow record per line, with the schema\'s field names (see "v6scope fields").')
     .action(async (file: string, opts: { stats?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       if (!existsSync(file)) throw new UsageError(`no such file: ${displayPath(file)}`);
       const decoder = new FlowDecoder();
+      const sflow = new SflowDecoder();
       const out = process.stdout;
       let buf = '';
       const flush = (): void => {
@@ -55,7 +57,7 @@ export function register(program: Command): void {
             for (const r of recs) buf += `${JSON.stringify(recordToJson(r))}\n`;
             if (buf.length > 1 << 16) flush();
           },
-          { name: displayPath(file) },
+          { name: displayPath(file), sflow },
         );
       } catch (e) {
         flush();
@@ -66,14 +68,33 @@ export function register(program: Command): void {
       flush();
       if (!opts.stats) return;
       const exporters = decoder.stats();
-      const capture = { packets: st.packets, flowDatagrams: st.flowDatagrams, otherUdp: st.otherUdp, notUdp: st.notUdp, skipped: st.skipped };
+      const sflowAgents = sflow.stats();
+      const capture = { packets: st.packets, flowDatagrams: st.flowDatagrams, sflowDatagrams: st.sflowDatagrams, otherUdp: st.otherUdp, notUdp: st.notUdp, skipped: st.skipped };
       if (g.json) {
-        printJson({ file: displayPath(file), capture, exporters });
+        printJson({ file: displayPath(file), capture, exporters, sflowAgents });
         return;
       }
       const lines: string[] = [
-        `${displayPath(file)}: ${st.packets} packets, ${st.flowDatagrams} NetFlow/IPFIX datagrams, ${st.otherUdp} other UDP, ${st.notUdp} not UDP, ${st.skipped} skipped (fragments, cut)`,
+        `${displayPath(file)}: ${st.packets} packets, ${st.flowDatagrams} NetFlow/IPFIX datagrams, ${st.sflowDatagrams} sFlow datagrams, ${st.otherUdp} other UDP, ${st.notUdp} not UDP, ${st.skipped} skipped (fragments, cut)`,
       ];
+      for (const a of sflowAgents) {
+        const errs = Object.entries(a.errors).filter(([, n]) => n > 0);
+        const skipped = Object.entries(a.skipped).filter(([, n]) => n > 0);
+        lines.push(
+          '',
+          `sFlow agent ${a.agent} (port ${a.port}): ${a.datagrams} datagrams, ${a.flowSamples} flow samples, ${a.counterSamples} counter samples, ${a.records} records, ${a.datagramsRejected} rejected`,
+          `  errors: ${errs.length ? errs.map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}`,
+          `  skipped: ${skipped.length ? skipped.map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}`,
+          `  sampling rates: ${a.samplingRates.join(', ') || '-'}`,
+        );
+        for (const sa of a.subAgents) {
+          const q = sa.sequence;
+          const m = sa.samples;
+          lines.push(
+            `  sub-agent ${sa.subAgent}: datagram sequence missing ${q.missing}, late ${q.late}, duplicates ${q.duplicates}, resets ${q.resets}; samples (${m.sources} sources) missing ${m.missing}, late ${m.late}, duplicates ${m.duplicates}; agent drops ${sa.agentDrops}`,
+          );
+        }
+      }
       for (const e of exporters) {
         const errs = Object.entries(e.errors).filter(([, n]) => n > 0);
         lines.push(

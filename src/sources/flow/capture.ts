@@ -1,19 +1,23 @@
 /**
  * Read a capture of exporter traffic (UDP datagrams on any port) and hand every NetFlow v5/v9 or
- * IPFIX datagram to a FlowDecoder. Datagrams are recognised by their version field (5, 9, 10) and
- * a plausible header; anything else (and IP fragments, which cannot be reassembled here) is counted
- * and skipped.
+ * IPFIX datagram to a FlowDecoder, and every sFlow v5 datagram to an SflowDecoder (when given).
+ * Datagrams are recognised by their version field (5, 9, 10) and a plausible header; sFlow first:
+ * it starts 00 00 00 05 and then an agent address type 1 or 2, where NetFlow v5 starts 00 05.
+ * Anything else (and IP fragments, which cannot be reassembled here) is counted and skipped.
  */
 import type { FlowRecord } from '../../schema/fields.js';
 import { DECODE_IP, PacketDecoder } from '../packets/decode.js';
 import { readCapture, type CaptureSource, type ReadCaptureResult } from '../packets/pcap.js';
+import { looksLikeSflow, type SflowDecoder } from '../sflow/decoder.js';
 import type { FlowDecoder } from './decoder.js';
 
 export interface CaptureFlowStats {
   packets: number;
   /** UDP datagrams that look like NetFlow/IPFIX and were decoded. */
   flowDatagrams: number;
-  /** UDP datagrams that are not NetFlow/IPFIX. */
+  /** UDP datagrams that look like sFlow v5 and were decoded (0 without an SflowDecoder). */
+  sflowDatagrams: number;
+  /** UDP datagrams that are not NetFlow/IPFIX (nor sFlow, when decoded). */
   otherUdp: number;
   /** Non-UDP or non-IP packets. */
   notUdp: number;
@@ -84,10 +88,11 @@ export async function decodeCapture(
   source: CaptureSource,
   decoder: FlowDecoder,
   onRecords: (records: FlowRecord[]) => void,
-  opts: { name?: string } = {},
+  opts: { name?: string; sflow?: SflowDecoder } = {},
 ): Promise<CaptureFlowStats> {
   const pd = new PacketDecoder();
-  const st: CaptureFlowStats = { packets: 0, flowDatagrams: 0, otherUdp: 0, notUdp: 0, skipped: 0, capture: null };
+  const st: CaptureFlowStats = { packets: 0, flowDatagrams: 0, sflowDatagrams: 0, otherUdp: 0, notUdp: 0, skipped: 0, capture: null };
+  const sflow = opts.sflow;
   const exporterAddr = new Uint8Array(16);
   st.capture = await readCapture(
     source,
@@ -109,17 +114,20 @@ export async function decodeCapture(
         return;
       }
       const payload = p.buf.subarray(u.off, u.off + u.len);
-      if (!looksLikeFlowExport(payload)) {
+      const isSflow = sflow !== undefined && looksLikeSflow(payload);
+      if (!isSflow && !looksLikeFlowExport(payload)) {
         st.otherUdp++;
         return;
       }
-      st.flowDatagrams++;
       const dv = new DataView(exporterAddr.buffer);
       dv.setInt32(0, info.s0);
       dv.setInt32(4, info.s1);
       dv.setInt32(8, info.s2);
       dv.setInt32(12, info.s3);
-      const recs = decoder.decode(payload, { addr: exporterAddr, port: info.srcPort }, p.tsMs);
+      if (isSflow) st.sflowDatagrams++;
+      else st.flowDatagrams++;
+      const from = { addr: exporterAddr, port: info.srcPort };
+      const recs = isSflow ? sflow.decode(payload, from, p.tsMs) : decoder.decode(payload, from, p.tsMs);
       if (recs.length > 0) onRecords(recs);
     },
     opts.name !== undefined ? { name: opts.name } : {},
