@@ -6,6 +6,7 @@
 # - libmaxmind-db-writer-perl, mmdb-bin: build a real MMDB and read it back with libmaxminddb (ASN lookups).
 # - iputils-ping: ICMP/ICMPv6 traffic in the live-capture test's network namespace.
 # - unbound, dnsutils: a real resolver sending dnstap and log-replies while dig asks it.
+# - iproute2, curl, python3: network namespaces and generated traffic in the exporter/capture tests.
 # - pmacct, nfdump-sflow, iputils-ping: pmacctd (sfprobe/nfprobe) in a test namespace, sfcapd as the sFlow cross-check.
 # - clickhouse-server: the ClickHouse store's tests start their own server on loopback.
 # Runs apt-get only when something is missing. Needs root for that; otherwise it says what to install.
@@ -21,6 +22,9 @@ perl -MMaxMind::DB::Writer::Tree -e1 >/dev/null 2>&1 || need+=(libmaxmind-db-wri
 command -v mmdblookup >/dev/null 2>&1 || need+=(mmdb-bin)
 command -v unbound >/dev/null 2>&1 || [ -x /usr/sbin/unbound ] || need+=(unbound)
 command -v dig >/dev/null 2>&1 || need+=(dnsutils)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v pmacctd >/dev/null 2>&1 || need+=(pmacct)
 command -v sfcapd >/dev/null 2>&1 || need+=(nfdump-sflow)
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
