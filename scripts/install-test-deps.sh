@@ -4,7 +4,6 @@
 # - nfdump: nfpcapd/nfdump as a cross-check and benchmark peer.
 # - softflowd: a real NetFlow v5/v9/IPFIX exporter the flow decoder is checked against (with nfcapd).
 # - libmaxmind-db-writer-perl, mmdb-bin: build a real MMDB and read it back with libmaxminddb (ASN lookups).
-# - iputils-ping: ICMP/ICMPv6 traffic in the live-capture test's network namespace.
 # - unbound, dnsutils: a real resolver sending dnstap and log-replies while dig asks it.
 # - iproute2, curl, python3: network namespaces and generated traffic in the exporter/capture tests.
 # - pmacct, nfdump-sflow, iputils-ping: pmacctd (sfprobe/nfprobe) in a test namespace, sfcapd as the sFlow cross-check.
@@ -17,7 +16,6 @@ command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 command -v tshark >/dev/null 2>&1 && command -v editcap >/dev/null 2>&1 || need+=(tshark)
 command -v nfpcapd >/dev/null 2>&1 || need+=(nfdump)
 command -v softflowd >/dev/null 2>&1 || need+=(softflowd)
-command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 perl -MMaxMind::DB::Writer::Tree -e1 >/dev/null 2>&1 || need+=(libmaxmind-db-writer-perl)
 command -v mmdblookup >/dev/null 2>&1 || need+=(mmdb-bin)
 command -v unbound >/dev/null 2>&1 || [ -x /usr/sbin/unbound ] || need+=(unbound)

@@ -13,6 +13,11 @@ import { register as registerFind } from './commands/find.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerShare } from './commands/share.js';
 import { register as registerDecode } from './commands/decode.js';
+import { register as registerConfig } from './commands/config.js';
+import { register as registerServe } from './commands/serve.js';
+import { register as registerCollect } from './commands/collect.js';
+import { register as registerExporters } from './commands/exporters.js';
+import { register as registerCapture } from './commands/capture.js';
 import { register as registerDns } from './commands/dns.js';
 
 const require = createRequire(import.meta.url);
@@ -28,7 +33,7 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress or informational messages')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const reg of [registerIngest, registerDecode, registerShare, registerReport, registerFind, registerImport, registerDns, registerDemo, registerFields]) reg(program);
+  for (const reg of [registerIngest, registerDecode, registerServe, registerCollect, registerExporters, registerCapture, registerConfig, registerShare, registerReport, registerFind, registerImport, registerDns, registerDemo, registerFields]) reg(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

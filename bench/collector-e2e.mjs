@@ -1,0 +1,368 @@
+#!/usr/bin/env node
+/**
+ * End-to-end collector benchmark (issue 3): IPFIX datagrams replayed on loopback at a fixed
+ * offered rate → `v6scope serve` (UDP listener → decoder → store writer → DuckDB), then the same
+ * replay → nfcapd, in the same run. Optionally (--decode-only) the collector without a store.
+ *
+ *   npm run build && node bench/collector-e2e.mjs [--seconds 60] [--rate 300000] [--decode-only]
+ *
+ * Datagrams: a realistic IPFIX export — two 20-field templates (IPv4 and IPv6: addresses, ports,
+ * protocol, flags, ToS, interfaces, octet/packet counters, flowStart/EndMilliseconds, AS numbers,
+ * next hop, prefix lengths, direction, ipVersion), 10 IPv4 + 6 IPv6 records per 1376-byte datagram,
+ * sequence numbers counting data records as RFC 7011 says; templates resent every second.
+ * The sender is a separate process pacing the datagrams in 2 ms slices.
+ *
+ * Reported per collector: datagrams/records sent, flows decoded and stored (v6scope) or written
+ * (nfcapd, from `nfdump -I`), flows/s over the sending time, socket drops (the `drops` column of
+ * /proc/net/udp for the collector's socket), peak RSS.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'dist/cli/main.js');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const SECONDS = Number(opt('seconds', '60'));
+const RATE = Number(opt('rate', '300000'));
+const DECODE_ONLY = args.includes('--decode-only');
+
+// -------------------------------------------------------------------------------------------------
+// Datagrams
+
+const V4_FIELDS = [[8, 4], [12, 4], [7, 2], [11, 2], [4, 1], [6, 1], [5, 1], [10, 4], [14, 4], [1, 8], [2, 8], [152, 8], [153, 8], [16, 4], [17, 4], [15, 4], [9, 1], [13, 1], [61, 1], [60, 1]];
+const V6_FIELDS = [[27, 16], [28, 16], [7, 2], [11, 2], [4, 1], [6, 1], [5, 1], [10, 4], [14, 4], [1, 8], [2, 8], [152, 8], [153, 8], [16, 4], [17, 4], [62, 16], [29, 1], [30, 1], [61, 1], [60, 1]];
+const V4_PER = 10;
+const V6_PER = 6;
+const RECS_PER = V4_PER + V6_PER;
+const len = (f) => f.reduce((a, x) => a + x[1], 0);
+
+function templateMessage() {
+  const tpl = (id, fields) => {
+    const b = Buffer.alloc(4 + fields.length * 4);
+    b.writeUInt16BE(id, 0);
+    b.writeUInt16BE(fields.length, 2);
+    fields.forEach(([ie, l], i) => {
+      b.writeUInt16BE(ie, 4 + i * 4);
+      b.writeUInt16BE(l, 6 + i * 4);
+    });
+    return b;
+  };
+  const body = Buffer.concat([tpl(256, V4_FIELDS), tpl(257, V6_FIELDS)]);
+  const set = Buffer.alloc(4);
+  set.writeUInt16BE(2, 0);
+  set.writeUInt16BE(body.length + 4, 2);
+  const h = Buffer.alloc(16);
+  h.writeUInt16BE(10, 0);
+  h.writeUInt16BE(16 + 4 + body.length, 2);
+  h.writeUInt32BE(1, 12);
+  return Buffer.concat([h, set, body]);
+}
+
+function dataMessage(k) {
+  const n4 = len(V4_FIELDS) * V4_PER;
+  const n6 = len(V6_FIELDS) * V6_PER;
+  const b = Buffer.alloc(16 + 4 + n4 + 4 + n6);
+  b.writeUInt16BE(10, 0);
+  b.writeUInt16BE(b.length, 2);
+  b.writeUInt32BE(1, 12);
+  let o = 16;
+  b.writeUInt16BE(256, o);
+  b.writeUInt16BE(4 + n4, o + 2);
+  o += 4;
+  const now = BigInt(Date.UTC(2026, 11, 1));
+  for (let i = 0; i < V4_PER; i++) {
+    const r = k * RECS_PER + i;
+    b.writeUInt32BE(((10 << 24) | (r & 0xffffff)) >>> 0, o); o += 4;
+    b.writeUInt32BE(((198 << 24) | (51 << 16) | (100 << 8) | (r & 255)) >>> 0, o); o += 4;
+    b.writeUInt16BE(1024 + (r % 60000), o); o += 2;
+    b.writeUInt16BE(443, o); o += 2;
+    b[o++] = 6; b[o++] = 0x18; b[o++] = 0;
+    b.writeUInt32BE(1, o); o += 4;
+    b.writeUInt32BE(2, o); o += 4;
+    b.writeBigUInt64BE(BigInt(1000 + r % 5000), o); o += 8;
+    b.writeBigUInt64BE(BigInt(1 + r % 10), o); o += 8;
+    b.writeBigUInt64BE(now, o); o += 8;
+    b.writeBigUInt64BE(now + 1000n, o); o += 8;
+    b.writeUInt32BE(64500, o); o += 4;
+    b.writeUInt32BE(15169, o); o += 4;
+    b.writeUInt32BE(0xc0000201, o); o += 4;
+    b[o++] = 24; b[o++] = 24; b[o++] = 1; b[o++] = 4;
+  }
+  b.writeUInt16BE(257, o);
+  b.writeUInt16BE(4 + n6, o + 2);
+  o += 4;
+  for (let i = 0; i < V6_PER; i++) {
+    const r = k * RECS_PER + V4_PER + i;
+    b.writeUInt32BE(0x20010db8, o); b.writeUInt32BE(1, o + 4); b.writeUInt32BE(0, o + 8); b.writeUInt32BE(r, o + 12); o += 16;
+    b.writeUInt32BE(0x2a001450, o); b.writeUInt32BE(0, o + 4); b.writeUInt32BE(0, o + 8); b.writeUInt32BE(r & 0xffff, o + 12); o += 16;
+    b.writeUInt16BE(1024 + (r % 60000), o); o += 2;
+    b.writeUInt16BE(443, o); o += 2;
+    b[o++] = 6; b[o++] = 0x18; b[o++] = 0;
+    b.writeUInt32BE(1, o); o += 4;
+    b.writeUInt32BE(2, o); o += 4;
+    b.writeBigUInt64BE(BigInt(1500 + r % 5000), o); o += 8;
+    b.writeBigUInt64BE(BigInt(1 + r % 10), o); o += 8;
+    b.writeBigUInt64BE(now, o); o += 8;
+    b.writeBigUInt64BE(now + 1000n, o); o += 8;
+    b.writeUInt32BE(64500, o); o += 4;
+    b.writeUInt32BE(15169, o); o += 4;
+    b.writeUInt32BE(0xfe800000, o); b.writeUInt32BE(0, o + 4); b.writeUInt32BE(0, o + 8); b.writeUInt32BE(1, o + 12); o += 16;
+    b[o++] = 48; b[o++] = 48; b[o++] = 1; b[o++] = 6;
+  }
+  return b;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Sender (child process): --send PORT SECONDS RATE
+
+async function sender(port, seconds, rate) {
+  const s = dgram.createSocket('udp4');
+  await new Promise((r) => s.bind(0, '127.0.0.1', r));
+  const tpl = templateMessage();
+  const POOL = 1024;
+  const pool = Array.from({ length: POOL }, (_, k) => dataMessage(k));
+  const perSec = rate / RECS_PER;
+  let seq = 0;
+  let sent = 0;
+  let records = 0;
+  let k = 0;
+  const send = (b) => new Promise((res) => s.send(b, port, '127.0.0.1', () => res()));
+  await send(tpl);
+  const t0 = performance.now();
+  let lastTpl = t0;
+  let exportSec = Math.floor(Date.now() / 1000);
+  while (true) {
+    const now = performance.now();
+    const el = (now - t0) / 1000;
+    if (el >= seconds) break;
+    if (now - lastTpl >= 1000) {
+      lastTpl = now;
+      exportSec = Math.floor(Date.now() / 1000);
+      tpl.writeUInt32BE(exportSec, 4);
+      tpl.writeUInt32BE(seq, 8);
+      await send(tpl);
+    }
+    const due = Math.floor(el * perSec);
+    let burst = 0;
+    while (sent < due && burst < 256) {
+      const b = pool[k]; // reused only after the POOL-1 sends queued after it
+      k = (k + 1) % POOL;
+      b.writeUInt32BE(exportSec, 4);
+      b.writeUInt32BE(seq >>> 0, 8);
+      seq += RECS_PER;
+      sent++;
+      records += RECS_PER;
+      burst++;
+      if (burst === 256 || sent === due) await send(b);
+      else s.send(b, port, '127.0.0.1');
+    }
+    if (sent >= due) await new Promise((r) => setTimeout(r, 2));
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 50));
+  s.close();
+  process.stdout.write(JSON.stringify({ datagrams: sent, records, elapsed }) + '\n');
+}
+
+if (args[0] === '--send') {
+  await sender(Number(args[1]), Number(args[2]), Number(args[3]));
+  process.exit(0);
+}
+
+// -------------------------------------------------------------------------------------------------
+// Harness
+
+function runSender(port) {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [fileURLToPath(import.meta.url), '--send', String(port), String(SECONDS), String(RATE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`sender exited ${code}`))));
+  });
+}
+
+function rssOf(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** drops column of /proc/net/udp for a local port (any socket on it). */
+function udpDrops(port) {
+  const text = readFileSync('/proc/net/udp', 'utf8');
+  let drops = 0;
+  for (const line of text.split('\n').slice(1)) {
+    const c = line.trim().split(/\s+/);
+    if (c.length < 13) continue;
+    if (parseInt(c[1].split(':')[1], 16) === port) drops += Number(c[c.length - 1]);
+  }
+  return drops;
+}
+
+async function freePort() {
+  const s = dgram.createSocket('udp4');
+  await new Promise((r) => s.bind(0, '127.0.0.1', r));
+  const p = s.address().port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+function startProc(cmd, argv, readyRe) {
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  child.stdout.on('data', (d) => (err += d));
+  const closed = new Promise((r) => child.on('close', r));
+  return {
+    child,
+    closed,
+    log: () => err,
+    ready: async () => {
+      const t0 = Date.now();
+      while (!readyRe.test(err)) {
+        if (child.exitCode !== null) throw new Error(`${cmd} exited: ${err}`);
+        if (Date.now() - t0 > 20000) throw new Error(`${cmd} not ready: ${err}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  };
+}
+
+/** Peak RSS of pid, and the socket's drops each second (to see when they happen). */
+async function sampleRss(pid, until, port) {
+  let peak = 0;
+  let last = Date.now();
+  until.dropsTimeline = [];
+  while (!until.done) {
+    peak = Math.max(peak, rssOf(pid));
+    if (Date.now() - last >= 1000) {
+      last += 1000;
+      try {
+        until.dropsTimeline.push(udpDrops(port));
+      } catch {}
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return peak;
+}
+
+const work = mkdtempSync(path.join(tmpdir(), 'v6scope-collector-bench-'));
+const results = {};
+try {
+  // --- v6scope serve -> DuckDB (or decode only)
+  {
+    const port = await freePort();
+    const data = path.join(work, 'v6scope-data');
+    const cfg = path.join(work, 'v6scope.yaml');
+    writeFileSync(cfg, `collectors:\n  - protocol: ipfix\n    listen: ["127.0.0.1:${port}"]\n    receive_buffer: 64MiB\nbatch:\n  max_flows: 32768\n  max_delay: 1s\n  max_pending: 16\nstate:\n  save_interval: 5s\n`);
+    const p = DECODE_ONLY
+      ? startProc(process.execPath, ['--input-type=module', '-e', decodeOnlyScript(port)], /ready/)
+      : startProc(process.execPath, [CLI, '--data', data, '--config', cfg, 'serve'], /serve: ready/);
+    await p.ready();
+    const flag = { done: false };
+    const rssP = sampleRss(p.child.pid, flag, port);
+    const cpu0 = procCpu(p.child.pid);
+    const sent = await runSender(port);
+    await new Promise((r) => setTimeout(r, 500));
+    const cpu1 = procCpu(p.child.pid);
+    const dropsBeforeStop = udpDrops(port);
+    const tStop = performance.now();
+    p.child.kill('SIGTERM');
+    await p.closed;
+    const stopMs = performance.now() - tStop;
+    flag.done = true;
+    const rss = await rssP;
+    let h;
+    if (DECODE_ONLY) h = JSON.parse(/HEALTH (.*)/.exec(p.log())[1]);
+    else h = JSON.parse(readFileSync(path.join(data, 'exporters.json'), 'utf8'));
+    const e = h.exporters[0] ?? { records: 0, sequenceMissing: 0, errors: {} };
+    const stored = DECODE_ONLY ? e.records : h.writer.stored;
+    results.v6scope = {
+      mode: DECODE_ONLY ? 'receive + decode (no store)' : 'serve → DuckDB',
+      offered: RATE,
+      sent,
+      decoded: e.records,
+      stored,
+      droppedByWriter: DECODE_ONLY ? 0 : h.writer.droppedFlows,
+      sequenceMissing: e.sequenceMissing,
+      socketDrops: Math.max(h.totals.socketDrops, dropsBeforeStop),
+      flowsPerSecond: Math.round(stored / sent.elapsed),
+      decodedPerSecond: Math.round(e.records / sent.elapsed),
+      cpuSecondsPerSecond: Number(((cpu1 - cpu0) / sent.elapsed).toFixed(2)),
+      stopMs: Math.round(stopMs),
+      peakRssMB: Math.round(rss / 1048576),
+      dropsBySecond: flag.dropsTimeline,
+    };
+    console.log(JSON.stringify(results.v6scope));
+  }
+  // --- nfcapd on the same replay
+  {
+    const port = await freePort();
+    const dir = path.join(work, 'nfcapd');
+    mkdirSync(dir);
+    const p = startProc('nfcapd', ['-b', '127.0.0.1', '-p', String(port), '-w', dir, '-B', String(64 * 1024 * 1024)], /Startup|Init IPFIX/);
+    await p.ready().catch(() => new Promise((r) => setTimeout(r, 1000)));
+    await new Promise((r) => setTimeout(r, 300));
+    const flag = { done: false };
+    const rssP = sampleRss(p.child.pid, flag, port);
+    const cpu0 = procCpu(p.child.pid);
+    const sent = await runSender(port);
+    await new Promise((r) => setTimeout(r, 500));
+    const cpu1 = procCpu(p.child.pid);
+    const drops = udpDrops(port);
+    p.child.kill('SIGTERM');
+    await p.closed;
+    flag.done = true;
+    const rss = await rssP;
+    const info = execFileSync('nfdump', ['-R', dir, '-I'], { encoding: 'utf8' });
+    const num = (k) => Number((new RegExp(`^${k}:\\s*(\\d+)`, 'm').exec(info) ?? [])[1] ?? NaN);
+    const flows = num('Flows');
+    results.nfcapd = {
+      offered: RATE,
+      sent,
+      stored: flows,
+      sequenceFailures: num('Sequence failures'),
+      socketDrops: drops,
+      flowsPerSecond: Math.round(flows / sent.elapsed),
+      cpuSecondsPerSecond: Number(((cpu1 - cpu0) / sent.elapsed).toFixed(2)),
+      peakRssMB: Math.round(rss / 1048576),
+    };
+    console.log(JSON.stringify(results.nfcapd));
+  }
+  const r = results.v6scope.flowsPerSecond / results.nfcapd.flowsPerSecond;
+  console.log(JSON.stringify({ seconds: SECONDS, offered: RATE, ratio_v6scope_over_nfcapd: Number(r.toFixed(3)) }));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+function procCpu(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, clock ticks (100/s)
+  } catch {
+    return 0;
+  }
+}
+
+function decodeOnlyScript(port) {
+  return `
+import { CollectorSet } from ${JSON.stringify(path.join(ROOT, 'dist/collect/collector.js'))};
+import { parseListen } from ${JSON.stringify(path.join(ROOT, 'dist/config/index.js'))};
+let n = 0;
+const cs = new CollectorSet({ collectors: [{ protocol: 'ipfix', listen: [parseListen('127.0.0.1:${port}')], receive_buffer: 64 * 1024 * 1024, name: '' }], dataDir: null, onRecords: (r) => { n += r.length; } });
+await cs.start();
+process.stderr.write('ready\\n');
+process.on('SIGTERM', async () => { const h = cs.health(); await cs.stop(); process.stderr.write('HEALTH ' + JSON.stringify(h) + '\\n'); process.exit(0); });
+`;
+}

@@ -1,0 +1,111 @@
+/**
+ * Overload: when the store is slower than the flows arriving, the writer keeps accepting flows,
+ * drops whole batches beyond its bounded queue and counts them — through the real serve path
+ * (UDP listener → decoder → writer) with a store made slow.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CollectorHealth } from '../../src/collect/collector.js';
+import { startServe } from '../../src/collect/serve.js';
+import { StoreWriter } from '../../src/collect/writer.js';
+import { parseConfig } from '../../src/config/index.js';
+import { emptyFlow, type FlowRecord } from '../../src/schema/fields.js';
+import type { FlowStore } from '../../src/store/store.js';
+import { concat, ip4, ipfixMessage, ipfixTemplate, set, u32, u8, type Field } from '../sources/flow/encode.js';
+import { sendFrom, waitFor } from './helpers.js';
+
+/** A store whose appends take `delayMs` each (and fail when told to). */
+function slowStore(delayMs: number, failEvery = 0): FlowStore & { appended: number; calls: number } {
+  const s = {
+    kind: 'slow',
+    appended: 0,
+    calls: 0,
+    async append(batch: readonly FlowRecord[]) {
+      s.calls++;
+      await new Promise((r) => setTimeout(r, delayMs));
+      if (failEvery && s.calls % failEvery === 0) throw new Error('disk full');
+      s.appended += batch.length;
+    },
+    query: () => Promise.reject(new Error('no')),
+    timeRange: async () => null,
+    applyRetention: async () => undefined,
+    tables: () => [],
+    close: async () => undefined,
+  };
+  return s;
+}
+
+const flows = (n: number): FlowRecord[] => Array.from({ length: n }, () => emptyFlow());
+
+describe('store writer', () => {
+  it('batches by size or time, whichever first', async () => {
+    const st = slowStore(0);
+    const w = new StoreWriter({ store: st, maxFlows: 100, maxDelayMs: 50, maxPending: 4, warn: null });
+    w.add(flows(250));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(st.calls).toBe(2); // two full batches at once
+    await new Promise((r) => setTimeout(r, 150));
+    expect(st.calls).toBe(3); // the partial one after max_delay
+    expect(st.appended).toBe(250);
+    await w.close();
+    expect(w.stats()).toMatchObject({ received: 250, stored: 250, droppedFlows: 0, batchesStored: 3 });
+  });
+
+  it('counts dropped batches and failed appends; never loses a flow silently', async () => {
+    const st = slowStore(100, 3);
+    const warnings: string[] = [];
+    const w = new StoreWriter({ store: st, maxFlows: 10, maxDelayMs: 1000, maxPending: 2, warn: (l) => warnings.push(l) });
+    for (let i = 0; i < 10; i++) w.add(flows(10)); // 10 batches at once: 1 writing + 2 queued, 7 dropped
+    await w.close();
+    const s = w.stats();
+    expect(s.droppedBatches).toBe(7);
+    expect(s.droppedFlows).toBe(70);
+    expect(s.failedBatches).toBe(1); // the 3rd append fails
+    expect(s.failedFlows).toBe(10);
+    expect(s.stored).toBe(20);
+    expect(s.stored + s.droppedFlows + s.failedFlows).toBe(s.received);
+    expect(warnings.some((l) => /overloaded: dropped 1 batches/.test(l))).toBe(true);
+    w.add(flows(5)); // after close: counted as dropped
+    expect(w.stats().droppedFlows).toBe(75);
+  });
+});
+
+describe('serve with a slow store', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'v6scope-overload-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps receiving while the store is busy and counts the overload in exporters.json', async () => {
+    const config = parseConfig(`
+collectors:
+  - listen: ["127.0.0.1:0"]
+batch: { max_flows: 50, max_delay: 1s, max_pending: 2 }
+state: { save_interval: 100ms }
+`);
+    const store = slowStore(300);
+    const warnings: string[] = [];
+    const h = await startServe({ config, dataDir: dir, log: () => undefined, warn: (l) => warnings.push(l), store });
+    const port = h.collectors!.boundListeners[0]!.port;
+    const fields: Field[] = [[8, 4], [12, 4], [4, 1], [1, 4], [2, 4]];
+    const msgs: Uint8Array[] = [];
+    for (let m = 0; m < 40; m++) {
+      const recs = Array.from({ length: 25 }, (_, i) => concat(ip4(`10.0.${m}.${i + 1}`), ip4('192.0.2.9'), u8(17), u32(100), u32(2)));
+      msgs.push(ipfixMessage({ exportTime: 1_767_268_800, seq: m * 25, domain: 1 }, set(2, ipfixTemplate(256, fields)), set(256, ...recs)));
+    }
+    await sendFrom(msgs, { host: '127.0.0.1', port });
+    await waitFor(() => h.collectors!.health().totals.records === 1000, 10_000, 'all records decoded');
+    const sum = await h.stop();
+    const health = JSON.parse(readFileSync(path.join(dir, 'exporters.json'), 'utf8')) as CollectorHealth & { writer: { received: number; stored: number; droppedFlows: number; droppedBatches: number } };
+    // Every datagram was received and decoded although the store was slow...
+    expect(health.exporters[0]!.records).toBe(1000);
+    expect(health.totals.socketDrops).toBe(0);
+    // ...and what the store could not take is counted.
+    expect(health.writer.received).toBe(1000);
+    expect(health.writer.droppedFlows).toBeGreaterThan(0);
+    expect(health.writer.stored + health.writer.droppedFlows).toBe(1000);
+    expect(sum.droppedFlows).toBe(health.writer.droppedFlows);
+    expect(store.appended).toBe(health.writer.stored);
+    expect(warnings.some((l) => /overloaded/.test(l))).toBe(true);
+  });
+});
