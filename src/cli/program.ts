@@ -19,6 +19,7 @@ import { register as registerCollect } from './commands/collect.js';
 import { register as registerExporters } from './commands/exporters.js';
 import { register as registerCapture } from './commands/capture.js';
 import { register as registerDns } from './commands/dns.js';
+import { register as registerAws } from './commands/aws.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -33,7 +34,7 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress or informational messages')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const reg of [registerIngest, registerDecode, registerServe, registerCollect, registerExporters, registerCapture, registerConfig, registerShare, registerReport, registerFind, registerImport, registerDns, registerDemo, registerFields]) reg(program);
+  for (const reg of [registerIngest, registerDecode, registerServe, registerCollect, registerExporters, registerCapture, registerConfig, registerShare, registerReport, registerFind, registerImport, registerDns, registerAws, registerDemo, registerFields]) reg(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
