@@ -7,6 +7,7 @@
 # - unbound, dnsutils: a real resolver sending dnstap and log-replies while dig asks it.
 # - iproute2, curl, python3: network namespaces and generated traffic in the exporter/capture tests.
 # - pmacct, nfdump-sflow, iputils-ping: pmacctd (sfprobe/nfprobe) in a test namespace, sfcapd as the sFlow cross-check.
+# - prometheus: promtool lints the /metrics exposition.
 # - clickhouse-server: the ClickHouse store's tests start their own server on loopback.
 # Runs apt-get only when something is missing. Needs root for that; otherwise it says what to install.
 set -euo pipefail
@@ -26,6 +27,7 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v pmacctd >/dev/null 2>&1 || need+=(pmacct)
 command -v sfcapd >/dev/null 2>&1 || need+=(nfdump-sflow)
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || [ -x /usr/bin/clickhouse ] || need+=(clickhouse-server)
 
 if [ ${#need[@]} -eq 0 ]; then

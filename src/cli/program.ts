@@ -20,6 +20,7 @@ import { register as registerExporters } from './commands/exporters.js';
 import { register as registerCapture } from './commands/capture.js';
 import { register as registerDns } from './commands/dns.js';
 import { register as registerAws } from './commands/aws.js';
+import { register as registerApi } from './commands/api.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -34,7 +35,7 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress or informational messages')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const reg of [registerIngest, registerDecode, registerServe, registerCollect, registerExporters, registerCapture, registerConfig, registerShare, registerReport, registerFind, registerImport, registerDns, registerAws, registerDemo, registerFields]) reg(program);
+  for (const reg of [registerIngest, registerDecode, registerServe, registerApi, registerCollect, registerExporters, registerCapture, registerConfig, registerShare, registerReport, registerFind, registerImport, registerDns, registerAws, registerDemo, registerFields]) reg(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
