@@ -10,6 +10,7 @@ import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { parsePrefix } from '../net/prefix.js';
 import { tryParseIP } from '../net/ip.js';
 import { DEFAULT_RETENTION, type RetentionConfig } from '../store/store.js';
+import { apiConfigToJson, defaultApiConfig, validateApiSection, type ApiConfig } from '../server/config.js';
 
 /** A mistake in the configuration: names the key (dotted path) and the file position. */
 export class ConfigError extends Error {
@@ -97,6 +98,8 @@ export interface Config {
   retention: RetentionSettings;
   batch: BatchConfig;
   state: StateConfig;
+  /** The HTTP API and /metrics served by `serve` (src/server/config.ts). */
+  api: ApiConfig;
 }
 
 const SECOND = 1000;
@@ -122,6 +125,7 @@ export function defaultConfig(): Config {
     retention: { ...DEFAULT_RETENTION, interval: 60 * MINUTE },
     batch: { max_flows: 32_768, max_delay: 1 * SECOND, max_pending: 8 },
     state: { save_interval: 10 * SECOND },
+    api: defaultApiConfig(),
   };
 }
 
@@ -276,7 +280,7 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-const TOP_KEYS = ['collectors', 'capture', 'local_prefixes', 'store', 'retention', 'batch', 'state'] as const;
+const TOP_KEYS = ['collectors', 'capture', 'local_prefixes', 'store', 'retention', 'batch', 'state', 'api'] as const;
 
 /**
  * Validate a parsed configuration (plain JS values, as YAML/JSON gives them) and fill in the
@@ -377,7 +381,9 @@ export function validateConfig(raw: unknown, file?: string, lineOf: (path: (stri
   const sto = v.object(top.state, ['state'], ['save_interval']);
   const state: StateConfig = { save_interval: v.duration(sto.save_interval, ['state', 'save_interval'], d.state.save_interval) };
 
-  return { collectors, capture, local_prefixes, store, retention, batch, state };
+  const api = validateApiSection(top.api, ['api'], (path, message) => v.fail(path, message));
+
+  return { collectors, capture, local_prefixes, store, retention, batch, state, api };
 }
 
 /** Parse and validate YAML text. */
@@ -434,6 +440,7 @@ export function configToJson(c: Config): Record<string, unknown> {
     retention: Object.fromEntries(Object.entries(c.retention).map(([k, ms]) => [k, fmtDuration(ms)])),
     batch: { ...c.batch, max_delay: fmtDuration(c.batch.max_delay) },
     state: { save_interval: fmtDuration(c.state.save_interval) },
+    api: apiConfigToJson(c.api),
   };
 }
 
