@@ -21,6 +21,7 @@ import { register as registerCapture } from './commands/capture.js';
 import { register as registerDns } from './commands/dns.js';
 import { register as registerAws } from './commands/aws.js';
 import { register as registerApi } from './commands/api.js';
+import { register as registerStore } from './commands/store.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -35,7 +36,7 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress or informational messages')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const reg of [registerIngest, registerDecode, registerServe, registerApi, registerCollect, registerExporters, registerCapture, registerConfig, registerShare, registerReport, registerFind, registerImport, registerDns, registerAws, registerDemo, registerFields]) reg(program);
+  for (const reg of [registerIngest, registerDecode, registerServe, registerApi, registerCollect, registerExporters, registerCapture, registerConfig, registerShare, registerReport, registerFind, registerImport, registerDns, registerAws, registerDemo, registerStore, registerFields]) reg(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

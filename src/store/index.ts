@@ -9,7 +9,8 @@ export * from './dialect.js';
 export * from './planner.js';
 export { QueryError, compileQuery } from './compile.js';
 export { openDuckDBStore } from './duckdb/store.js';
-export { openClickHouseStore } from './clickhouse/store.js';
+export { openClickHouseStore, type ClickHouseFlowStore } from './clickhouse/store.js';
+export type { ClickHouseOptions, ClickHouseSpoolOptions } from './clickhouse/options.js';
 
 /** Open (creating if needed) the embedded store of a data directory: DATA/v6scope.duckdb. */
 export async function openStore(dataDir: string, retention?: RetentionConfig): Promise<FlowStore> {

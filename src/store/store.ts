@@ -50,6 +50,8 @@ export interface FlowStore {
   readonly facts?: FactStore;
   /** The tables and what they hold (for `--explain` and docs). */
   tables(): readonly TableSpec[];
+  /** Rows in each table, flow tables and fact tables (for `v6scope store check`). */
+  rowCounts?(): Promise<{ table: string; rows: number }[]>;
   close(): Promise<void>;
 }
 

@@ -6,7 +6,7 @@
  *   values are arbitrary bytes, so the body must not be decoded as text before unescaping; numbers
  *   stay decimal text until the dialect converts them). Both formats exist in 18.16 and today.
  */
-import { FIELDS, type FieldDef, type FlowRecord } from '../../schema/fields.js';
+import { FIELDS, type FieldDef, type FieldKind, type FlowRecord } from '../../schema/fields.js';
 
 /** A growable byte buffer for RowBinary. */
 export class RowBinaryWriter {
@@ -77,15 +77,22 @@ export class RowBinaryWriter {
   }
 }
 
-type Encode = (w: RowBinaryWriter, r: FlowRecord, i: number) => void;
+type AnyRow = Readonly<Record<string, unknown>>;
+type Encode = (w: RowBinaryWriter, r: AnyRow, i: number) => void;
 
-function bad(f: FieldDef, i: number, v: unknown, want: string): Error {
+/** A column as the encoder needs it: a name and a schema kind (flow fields and fact fields alike). */
+export interface ColumnDef {
+  readonly name: string;
+  readonly kind: FieldKind;
+}
+
+function bad(f: ColumnDef, i: number, v: unknown, want: string): Error {
   const shown = v instanceof Uint8Array ? `${v.length}-byte array` : `${typeof v} ${String(v)}`;
   return new TypeError(`record ${i}: field ${f.name} must be ${want}, got ${shown}`);
 }
 
-function uint(f: FieldDef, max: number, write: (w: RowBinaryWriter, v: number) => void): Encode {
-  const k = f.name as keyof FlowRecord;
+function uint(f: ColumnDef, max: number, write: (w: RowBinaryWriter, v: number) => void): Encode {
+  const k = f.name;
   return (w, r, i) => {
     const v = r[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw bad(f, i, v, `an integer from 0 to ${max}`);
@@ -93,8 +100,8 @@ function uint(f: FieldDef, max: number, write: (w: RowBinaryWriter, v: number) =
   };
 }
 
-function encoder(f: FieldDef): Encode {
-  const k = f.name as keyof FlowRecord;
+function encoder(f: ColumnDef): Encode {
+  const k = f.name;
   switch (f.kind) {
     case 'time':
     case 'u64':
@@ -125,13 +132,27 @@ function encoder(f: FieldDef): Encode {
 /** Column names of the raw table in RowBinary order (the schema order). */
 export const RAW_COLUMNS: readonly string[] = FIELDS.map((f) => f.name);
 const ENCODERS: Encode[] = FIELDS.map((f) => encoder(f as FieldDef));
+const encoderCache = new WeakMap<readonly ColumnDef[], Encode[]>();
 
 /** A batch as RowBinary rows of every schema field, in schema order. Throws on an invalid value. */
 export function encodeRowBinary(batch: readonly FlowRecord[]): Buffer {
-  const w = new RowBinaryWriter(Math.max(1024, batch.length * 160));
-  for (let i = 0; i < batch.length; i++) {
-    const r = batch[i]!;
-    for (const e of ENCODERS) e(w, r, i);
+  return encodeRows(FIELDS as readonly ColumnDef[], batch as unknown as readonly AnyRow[]);
+}
+
+/**
+ * Rows as RowBinary: the given columns in order, then — when `batchId` is given — the 16 bytes of
+ * the batch id (the trailing `batch_id FixedString(16)` column of the ClickHouse tables). Every
+ * value is checked against its kind; throws before anything is sent.
+ */
+export function encodeRows(cols: readonly ColumnDef[], rows: readonly AnyRow[], batchId?: Uint8Array): Buffer {
+  let encs = cols === (FIELDS as readonly ColumnDef[]) ? ENCODERS : encoderCache.get(cols);
+  if (!encs) encoderCache.set(cols, (encs = cols.map(encoder)));
+  if (batchId !== undefined && batchId.length !== 16) throw new TypeError('a batch id is 16 bytes');
+  const w = new RowBinaryWriter(Math.max(1024, rows.length * (160 + (batchId ? 16 : 0))));
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    for (const e of encs) e(w, r, i);
+    if (batchId) w.bytes(batchId);
   }
   return w.result();
 }

@@ -118,7 +118,9 @@ class DuckDBStore implements FlowStore {
       const where: string[] = [];
       if (range.since !== undefined) where.push(`${t} >= ${ctx.bind(range.since, 'time')}`);
       if (range.until !== undefined) where.push(`${t} < ${ctx.bind(range.until, 'time')}`);
-      const sql = `SELECT ${table.fields.map((f) => d.quote(f.name)).join(', ')} FROM ${d.quote(table.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${t}`;
+      const cols = table.fields.map((f) => d.quote(f.name)).join(', ');
+      // Ordered by every column (time first): the same order on every store, also among rows of the same time.
+      const sql = `SELECT ${cols} FROM ${d.quote(table.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${cols}`;
       const ps = await this.conn.prepare(sql);
       ctx.params.forEach((p, i) => ps.bindBigInt(i + 1, BigInt(p.value as number)));
       const rows = (await ps.runAndReadAll()).getRows();
@@ -228,6 +230,17 @@ class DuckDBStore implements FlowStore {
 
   tables(): readonly TableSpec[] {
     return this.specs;
+  }
+
+  rowCounts(): Promise<{ table: string; rows: number }[]> {
+    return this.serial(async () => {
+      const out: { table: string; rows: number }[] = [];
+      for (const name of [...this.specs.map((t) => t.name), ...FACT_TABLES.map((t) => t.name)]) {
+        const r = await this.conn.runAndReadAll(`SELECT count(*) FROM ${d.quote(name)}`);
+        out.push({ table: name, rows: Number(r.getRowsJS()[0]?.[0] ?? 0) });
+      }
+      return out;
+    });
   }
 
   close(): Promise<void> {

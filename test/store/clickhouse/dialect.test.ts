@@ -10,7 +10,7 @@ import { encodeRowBinary, parseTSVWithNamesAndTypes, unescapeTSV } from '../../.
 import { partitionEnd } from '../../../src/store/clickhouse/store.js';
 import { tableSpecs } from '../../../src/store/planner.js';
 import { DEFAULT_RETENTION, type FilterExpr } from '../../../src/store/index.js';
-import { HOSTILE } from './oracle.js';
+import { HOSTILE } from '../oracle.js';
 
 /** Decode a literal the way ClickHouse reads it (backslash escapes), to bytes. */
 function readLiteral(lit: string): Buffer {

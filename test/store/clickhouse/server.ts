@@ -18,7 +18,20 @@ export interface ClickHouseServer {
   readonly httpPort: number;
   readonly tcpPort: number;
   readonly dir: string;
+  /** Terminate the server and remove its directory. */
   stop(): Promise<void>;
+  /** Terminate the server (SIGKILL by default: a crash) and keep its data for `restart`. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Start it again on the same ports and data directory; resolves once /ping answers. */
+  restart(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Ports to use (default: free ones). */
+  readonly httpPort?: number;
+  readonly tcpPort?: number;
+  /** XML inserted into the server configuration (e.g. remote_servers for a cluster). */
+  readonly extraConfig?: string;
 }
 
 /** The server command (argv prefix), or null when none is installed. */
@@ -36,7 +49,7 @@ export function haveClickHouse(): boolean {
   return requireTools('clickhouse-server');
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -52,13 +65,13 @@ function xml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export async function startClickHouse(): Promise<ClickHouseServer> {
+export async function startClickHouse(opts: StartOptions = {}): Promise<ClickHouseServer> {
   const cmd = findClickHouseServer();
   if (!cmd) throw new Error('clickhouse-server not found (scripts/install-test-deps.sh installs it)');
   const dir = mkdtempSync(path.join(tmpdir(), 'v6scope-ch-'));
   for (const sub of ['data', 'tmp', 'user_files', 'format_schemas']) mkdirSync(path.join(dir, sub));
-  const httpPort = await freePort();
-  let tcpPort = await freePort();
+  const httpPort = opts.httpPort ?? (await freePort());
+  let tcpPort = opts.tcpPort ?? (await freePort());
   while (tcpPort === httpPort) tcpPort = await freePort();
   const p = (x: string): string => xml(path.join(dir, x));
   writeFileSync(
@@ -102,50 +115,76 @@ export async function startClickHouse(): Promise<ClickHouseServer> {
   <mark_cache_size>67108864</mark_cache_size>
   <uncompressed_cache_size>67108864</uncompressed_cache_size>
   <max_concurrent_queries>32</max_concurrent_queries>
+${opts.extraConfig ?? ''}
 </yandex>
 `,
   );
-  const out = openSync(path.join(dir, 'stdout.log'), 'a');
-  const child: ChildProcess = spawn(cmd[0]!, [...cmd.slice(1), `--config-file=${path.join(dir, 'config.xml')}`], {
-    cwd: dir,
-    stdio: ['ignore', out, out],
-  });
-  closeSync(out);
-  let exited: number | null | undefined;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', (code) => {
-      exited = code;
-      resolve();
-    }),
-  );
   const url = `http://127.0.0.1:${httpPort}`;
-  const stop = async (): Promise<void> => {
-    if (exited === undefined) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  let child: ChildProcess | undefined;
+  let exited: number | null | undefined;
+  let exit: Promise<void> = Promise.resolve();
+  const launch = (): void => {
+    const out = openSync(path.join(dir, 'stdout.log'), 'a');
+    child = spawn(cmd[0]!, [...cmd.slice(1), `--config-file=${path.join(dir, 'config.xml')}`], { cwd: dir, stdio: ['ignore', out, out] });
+    closeSync(out);
+    exited = undefined;
+    const c = child;
+    exit = new Promise<void>((resolve) =>
+      c.once('exit', (code) => {
+        exited = code;
+        resolve();
+      }),
+    );
+  };
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
+    if (child && exited === undefined) {
+      child.kill(signal);
+      const killer = setTimeout(() => child?.kill('SIGKILL'), 15_000);
       await exit;
       clearTimeout(killer);
     }
+  };
+  const stop = async (): Promise<void> => {
+    await kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (exited !== undefined) {
-      const log = ['stdout.log', 'server.err.log'].map((f) => (existsSync(path.join(dir, f)) ? readFileSync(path.join(dir, f), 'utf8').slice(-2000) : '')).join('\n');
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`clickhouse-server exited with ${String(exited)} during start:\n${log}`);
+  const waitReady = async (): Promise<void> => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (exited !== undefined) {
+        const log = ['stdout.log', 'server.err.log'].map((f) => (existsSync(path.join(dir, f)) ? readFileSync(path.join(dir, f), 'utf8').slice(-2000) : '')).join('\n');
+        throw new Error(`clickhouse-server exited with ${String(exited)} during start:\n${log}`);
+      }
+      try {
+        const r = await fetch(`${url}/ping`);
+        if (r.ok && (await r.text()).startsWith('Ok')) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error('clickhouse-server did not answer /ping within 60 s');
+      await new Promise((res) => setTimeout(res, 100));
     }
-    try {
-      const r = await fetch(`${url}/ping`);
-      if (r.ok && (await r.text()).startsWith('Ok')) break;
-    } catch {
-      // not listening yet
+  };
+  const restart = async (): Promise<void> => {
+    await kill();
+    // The old process may hold the ports for a moment after it exits.
+    for (let i = 0; ; i++) {
+      launch();
+      try {
+        await waitReady();
+        return;
+      } catch (e) {
+        if (i >= 20 || exited === undefined) throw e;
+        await new Promise((res) => setTimeout(res, 250));
+      }
     }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error('clickhouse-server did not answer /ping within 60 s');
-    }
-    await new Promise((res) => setTimeout(res, 100));
+  };
+  launch();
+  try {
+    await waitReady();
+  } catch (e) {
+    await stop();
+    throw e;
   }
-  return { url, httpPort, tcpPort, dir, stop };
+  return { url, httpPort, tcpPort, dir, stop, kill, restart };
 }

@@ -1,13 +1,14 @@
 /**
- * Seeded flows and the JavaScript oracle for store tests (the same generator and oracle as
- * test/store/duckdb-store.test.ts, plus hostile strings and extreme values). Kept here so a suite
- * parameterised over both stores can import it.
+ * Seeded flows and the JavaScript oracle for the store tests (test/store/store.test.ts runs them
+ * against every store), plus hostile strings, extreme values and fact rows. Kept here so every
+ * suite parameterised over the stores can import it.
  */
 import { expect } from 'vitest';
-import { Rng } from '../../../src/demo/rng.js';
-import { parseIP } from '../../../src/net/ip.js';
-import { emptyFlow, METRICS, type FlowRecord, type MetricName } from '../../../src/schema/fields.js';
-import type { Row } from '../../../src/store/index.js';
+import { Rng } from '../../src/demo/rng.js';
+import { parseIP } from '../../src/net/ip.js';
+import { emptyFlow, METRICS, type FlowRecord, type MetricName } from '../../src/schema/fields.js';
+import type { FactRow, FactTable } from '../../src/schema/facts.js';
+import type { Row } from '../../src/store/index.js';
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
@@ -136,4 +137,58 @@ export function rowsToMap(rows: readonly Row[], keyNames: readonly string[]): Ma
     m.set(ks, { bytes: row.bytes as number, packets: row.packets as number, flows: row.flows as number });
   }
   return m;
+}
+
+/** Fact rows for both fact tables: hostile names/hostnames, extreme values, many rows at the same time. */
+export function makeFacts(n: number, seed: number): { dns: FactRow[]; neighbors: FactRow[] } {
+  const rng = new Rng(seed);
+  const dns: FactRow[] = [];
+  const neighbors: FactRow[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = T0 + Math.floor(rng.next() * SPAN);
+    const same = i % 7 === 0 ? T0 + DAY : t; // ties: the read order must not depend on the store
+    const peer = parseIP(PEERS[i % PEERS.length]!);
+    dns.push({
+      time: same,
+      client_addr: parseIP(i % 2 ? '192.168.1.10' : '2001:db8:4a1:10::5').addr,
+      client_family: i % 2 ? 4 : 6,
+      client_mac: i % 3 ? 0x02_00_00_00_00_00 + i : 0,
+      server_addr: parseIP('192.168.1.1').addr,
+      name: i % 5 ? `host${i % 13}.example` : HOSTILE[i % HOSTILE.length]!,
+      qtype: peer.family === 4 ? 1 : 28,
+      kind: ['addresses', 'nodata', 'nxdomain'][i % 3]!,
+      answer_family: peer.family,
+      answer_addr: peer.addr,
+      ttl: i % 11 ? 300 : 0xffff_ffff,
+    });
+    neighbors.push({
+      seen_at: same,
+      mac: i % 4 ? 0x02_00_00_00_00_00 + (i % 9) : 0xffff_ffff_ffff,
+      family: peer.family,
+      addr: peer.addr,
+      hostname: i % 3 ? `dev${i % 9}` : HOSTILE[(i + 1) % HOSTILE.length]!,
+      source: ['dnsmasq', 'ip-neigh', 'kea4'][i % 3]!,
+      expires_at: i % 2 ? 0 : Number.MAX_SAFE_INTEGER - i,
+    });
+  }
+  return { dns, neighbors };
+}
+
+/** A fact table's rows as the stores return them: in range, ordered by every column in turn. */
+export function factOracle(table: FactTable, rows: readonly FactRow[], range: { since?: number; until?: number } = {}): FactRow[] {
+  const cmp = (a: FactRow[string], b: FactRow[string]): number => {
+    if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
+    if (typeof a === 'string' && typeof b === 'string') return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+    return (a as number) - (b as number);
+  };
+  return rows
+    .filter((r) => (range.since === undefined || (r[table.timeField] as number) >= range.since) && (range.until === undefined || (r[table.timeField] as number) < range.until))
+    .map((r) => Object.fromEntries(table.fields.map((f) => [f.name, r[f.name]!])))
+    .sort((a, b) => {
+      for (const f of table.fields) {
+        const c = cmp(a[f.name]!, b[f.name]!);
+        if (c) return c;
+      }
+      return 0;
+    });
 }
