@@ -1,9 +1,10 @@
 /**
  * The embedded DuckDB store: one file, a raw table plus 1 min / 5 min / 1 h rollups, all derived
- * from the schema. Appends go through DuckDB's appender into a staging table, then one transaction
- * copies them to raw and aggregates them into each rollup.
+ * from the schema. Appends write whole columns into DuckDB data chunks (chunk-append.ts) of a staging
+ * table, then one transaction copies them to raw and aggregates them into each rollup.
  */
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { BIGINT, DuckDBInstance, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import { appendRows, type ChunkColumn } from './chunk-append.js';
 import { FACT_TABLES, type FactRow, type FactTable } from '../../schema/facts.js';
 import { FIELDS, METRICS, type FieldDef, type FlowRecord } from '../../schema/fields.js';
 import { addrToBigInt } from '../../net/ip.js';
@@ -16,32 +17,13 @@ import { DEFAULT_RETENTION, type FactStore, type FlowStore, type RetentionConfig
 const SCHEMA_VERSION = '1';
 const STAGING = 'v6scope_staging';
 
-type Appendfn = (a: DuckDBAppender, r: FlowRecord) => void;
-
-/** Appender call for one column, reading field `f.name` of a record (flow or fact row). */
-function appendFn(f: { name: string; kind: FieldDef['kind'] }): Appendfn {
-  const k = f.name as keyof FlowRecord;
-  switch (f.kind) {
-    case 'time':
-      return (a, r) => a.appendBigInt(BigInt(r[k] as number));
-    case 'addr':
-      return (a, r) => a.appendUHugeInt(addrToBigInt(r[k] as Uint8Array));
-    case 'mac':
-    case 'u64':
-      return (a, r) => a.appendUBigInt(BigInt(r[k] as number));
-    case 'u8':
-      return (a, r) => a.appendUTinyInt(r[k] as number);
-    case 'u16':
-      return (a, r) => a.appendUSmallInt(r[k] as number);
-    case 'u32':
-      return (a, r) => a.appendUInteger(r[k] as number);
-    case 'string':
-      return (a, r) => a.appendVarchar(r[k] as string);
-  }
-}
-
-const APPENDERS: Appendfn[] = FIELDS.map(appendFn);
-const FACT_APPENDERS = new Map(FACT_TABLES.map((t) => [t.name, t.fields.map(appendFn)]));
+/** The DuckDB type of each schema kind, for the columnar appender (matches duckdbDialect.columnType). */
+const DUCK_TYPE: Record<FieldDef['kind'], DuckDBType> = { time: BIGINT, addr: UHUGEINT, mac: UBIGINT, u8: UTINYINT, u16: USMALLINT, u32: UINTEGER, u64: UBIGINT, string: VARCHAR };
+const FLOW_COLUMNS: ChunkColumn[] = FIELDS.map((f) => ({ name: f.name, kind: f.kind }));
+const FLOW_TYPES = FLOW_COLUMNS.map((c) => DUCK_TYPE[c.kind]);
+const FLOW_COLUMN_LIST = FLOW_COLUMNS.map((c) => `"${c.name}"`).join(', ');
+const stagingOf = (table: string): string => `v6scope_staging_${table}`;
+const FACT_COLUMNS = new Map(FACT_TABLES.map((t) => [t.name, { columns: t.fields.map((f) => ({ name: f.name, kind: f.kind })), types: t.fields.map((f) => DUCK_TYPE[f.kind]) }]));
 
 class DuckDBStore implements FlowStore {
   readonly kind = 'duckdb';
@@ -69,8 +51,14 @@ class DuckDBStore implements FlowStore {
     await c.run(`CREATE TABLE IF NOT EXISTS v6scope_meta (key VARCHAR PRIMARY KEY, value VARCHAR)`);
     for (const t of this.specs) await this.ensureTable(t.name, this.columnsOf(t));
     for (const t of FACT_TABLES) await this.ensureTable(t.name, t.fields);
+    // Staging tables hold one batch in the schema's column order (the appender is positional; a
+    // table that gained columns by ALTER TABLE has them at its end), then INSERT … SELECT by name.
     await c.run(`DROP TABLE IF EXISTS ${STAGING}`);
-    await c.run(`CREATE TABLE ${STAGING} AS SELECT * FROM raw LIMIT 0`);
+    await c.run(`CREATE TABLE ${STAGING} (${FLOW_COLUMNS.map((x) => `${d.quote(x.name)} ${d.columnType(x.kind)}`).join(', ')})`);
+    for (const t of FACT_TABLES) {
+      await c.run(`DROP TABLE IF EXISTS ${d.quote(stagingOf(t.name))}`);
+      await c.run(`CREATE TABLE ${d.quote(stagingOf(t.name))} (${t.fields.map((x) => `${d.quote(x.name)} ${d.columnType(x.kind)}`).join(', ')})`);
+    }
     await c.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ('schema_version', $1)`, [SCHEMA_VERSION]);
     const meta = await c.runAndReadAll(`SELECT key, value FROM v6scope_meta WHERE key LIKE 'retained_from:%'`);
     for (const [k, v] of meta.getRowsJS()) this.retainedFrom.set(String(k).slice('retained_from:'.length), Number(v));
@@ -93,25 +81,29 @@ class DuckDBStore implements FlowStore {
   };
 
   private appendFacts(table: FactTable, rows: readonly FactRow[]): Promise<void> {
-    const fns = FACT_APPENDERS.get(table.name);
-    if (!fns) return Promise.reject(new Error(`unknown fact table ${table.name}`));
+    const spec = FACT_COLUMNS.get(table.name);
+    if (!spec) return Promise.reject(new Error(`unknown fact table ${table.name}`));
     if (rows.length === 0) return Promise.resolve();
     return this.serial(async () => {
-      const app = await this.conn.createAppender(table.name);
+      const staging = d.quote(stagingOf(table.name));
+      const cols = spec.columns.map((x) => d.quote(x.name)).join(', ');
       try {
-        for (const r of rows) {
-          for (let i = 0; i < fns.length; i++) fns[i]!(app, r as unknown as FlowRecord);
-          app.endRow();
+        const app = await this.conn.createAppender(stagingOf(table.name));
+        try {
+          appendRows(app, spec.columns, spec.types, rows);
+          app.flushSync();
+        } finally {
+          app.closeSync();
         }
-        app.flushSync();
+        await this.conn.run(`INSERT INTO ${d.quote(table.name)} (${cols}) SELECT ${cols} FROM ${staging}`);
       } finally {
-        app.closeSync();
+        await this.conn.run(`DELETE FROM ${staging}`);
       }
     });
   }
 
   private readFacts(table: FactTable, range: { since?: number; until?: number } = {}): Promise<FactRow[]> {
-    if (!FACT_APPENDERS.has(table.name)) return Promise.reject(new Error(`unknown fact table ${table.name}`));
+    if (!FACT_COLUMNS.has(table.name)) return Promise.reject(new Error(`unknown fact table ${table.name}`));
     return this.serial(async () => {
       const ctx = d.newContext();
       const t = d.quote(table.timeField);
@@ -141,19 +133,21 @@ class DuckDBStore implements FlowStore {
   append(batch: readonly FlowRecord[]): Promise<void> {
     if (batch.length === 0) return Promise.resolve();
     return this.serial(async () => {
-      const app = await this.conn.createAppender(STAGING);
       try {
-        for (const r of batch) {
-          for (let i = 0; i < APPENDERS.length; i++) APPENDERS[i]!(app, r);
-          app.endRow();
+        const app = await this.conn.createAppender(STAGING);
+        try {
+          appendRows(app, FLOW_COLUMNS, FLOW_TYPES, batch as unknown as readonly Record<string, unknown>[]);
+          app.flushSync();
+        } finally {
+          app.closeSync();
         }
-        app.flushSync();
-      } finally {
-        app.closeSync();
+      } catch (e) {
+        await this.conn.run(`DELETE FROM ${STAGING}`).catch(() => undefined);
+        throw e;
       }
       await this.conn.run('BEGIN TRANSACTION');
       try {
-        await this.conn.run(`INSERT INTO raw SELECT * FROM ${STAGING}`);
+        await this.conn.run(`INSERT INTO raw (${FLOW_COLUMN_LIST}) SELECT ${FLOW_COLUMN_LIST} FROM ${STAGING}`);
         for (const t of this.specs) {
           if (t.resolutionMs === 0) continue;
           const dims = t.dimensions.map((x) => d.quote(x));
