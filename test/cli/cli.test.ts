@@ -8,7 +8,7 @@ import { runCli } from '../helpers/cli.js';
 const dir = mkdtempSync(path.join(tmpdir(), 'v6scope-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const COMMANDS = ['ingest', 'decode', 'share', 'report', 'devices', 'laggards', 'floor', 'fix', 'import', 'dns', 'demo', 'fields'];
+const COMMANDS = ['ingest', 'decode', 'serve', 'api', 'collect', 'exporters', 'capture', 'config', 'share', 'report', 'devices', 'laggards', 'floor', 'fix', 'import', 'dns', 'aws', 'demo', 'store', 'fields'];
 
 describe('v6scope CLI', () => {
   it('prints help with every command listed', async () => {
