@@ -1,11 +1,11 @@
 /** Helpers for the collector tests: run `v6scope serve` as a process, read the store, drive softflowd. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import net from 'node:net';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CLI, ROOT } from '../helpers/cli.js';
+import { runSoftflowd } from '../sources/flow/peers.js';
 
 export interface ServeProc {
   child: ChildProcess;
@@ -88,26 +88,9 @@ export async function storeTotals(dataDir: string, where = 'TRUE'): Promise<{ v4
   return res;
 }
 
-/**
- * softflowd on a capture exporting to HOST:PORT (IPv6 in brackets). softflowd 1.1.0 blocks in
- * accept() on its control socket once per loop when reading a file: we keep poking it until it exits.
- */
+/** softflowd on a capture exporting to HOST:PORT (IPv6 in brackets): the flow tests' runner. */
 export async function softflowdTo(capture: string, dest: string, args: string[], dir: string, timeoutMs = 30_000): Promise<void> {
-  const ctl = path.join(dir, `sf-${Math.random().toString(36).slice(2)}.ctl`);
-  const child = spawn('softflowd', ['-r', capture, '-n', dest, '-d', '-p', path.join(dir, `sf-${process.pid}.pid`), '-c', ctl, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const poke = setInterval(() => {
-    const c = net.connect(ctl);
-    c.on('connect', () => c.end());
-    c.on('error', () => {});
-  }, 20);
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  clearInterval(poke);
-  clearTimeout(timer);
-  if (code !== 0) throw new Error(`softflowd exited with ${code}: ${out}`);
+  await runSoftflowd(capture, dest, args, dir, timeoutMs);
 }
 
 /** Send datagrams from a chosen local address (e.g. 127.0.0.2 to look like another exporter). */

@@ -32,12 +32,15 @@ export async function udpSink(): Promise<{ port: number; datagrams: Buffer[]; cl
 }
 
 /**
- * Run softflowd on a capture, exporting to 127.0.0.1:port. softflowd 1.1.0 blocks in accept() on
- * its control socket once per loop when reading a file, so we keep connecting to it until it exits.
+ * Run softflowd on a capture, exporting to 127.0.0.1:port (or to a HOST:PORT string, IPv6 in
+ * brackets). softflowd 1.1.0 blocks in accept() on its control socket once per loop when reading a
+ * file, so we keep connecting to it until it exits.
  */
-export async function runSoftflowd(capture: string, port: number, args: string[], dir: string, timeoutMs = 30_000): Promise<string> {
-  const ctl = path.join(dir, `sf-${port}-${Math.random().toString(36).slice(2)}.ctl`);
-  const child = spawn('softflowd', ['-r', capture, '-n', `127.0.0.1:${port}`, '-d', '-p', path.join(dir, 'sf.pid'), '-c', ctl, ...args], {
+export async function runSoftflowd(capture: string, dest: number | string, args: string[], dir: string, timeoutMs = 30_000): Promise<string> {
+  const tag = Math.random().toString(36).slice(2);
+  const ctl = path.join(dir, `sf-${tag}.ctl`);
+  const target = typeof dest === 'number' ? `127.0.0.1:${dest}` : dest;
+  const child = spawn('softflowd', ['-r', capture, '-n', target, '-d', '-p', path.join(dir, `sf-${tag}.pid`), '-c', ctl, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
