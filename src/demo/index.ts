@@ -809,8 +809,32 @@ function arp(op: 1 | 2, sha: number, spa: string, tha: number, tpa: string): Uin
 // ---------------------------------------------------------------------------------------------
 // Generation
 
+/** The floor causes, in the precedence docs/find-and-fix.md gives them. */
+export const FLOOR_CAUSES = ['infrastructure', 'ipv4-only-device', 'legacy-destination', 'fixable', 'unknown'] as const;
+
+/**
+ * Why an IPv4 exchange of the demo is IPv4, from what the generator knows it is (not from packets):
+ * traffic with the router (DNS, DHCP, pings) and to the NTP servers is infrastructure; a device
+ * without IPv6 is an IPv4-only device; the BitTorrent client bound to IPv4 and dual-stack
+ * destinations reached over IPv4 (Happy Eyeballs fallback, the tracker) are fixable; destinations
+ * without AAAA are legacy.
+ */
+function causeOfFor(model: Model): (a: Attribution) => string {
+  const v4Only = new Set(model.devices.filter((d) => !d.stable && !d.ll).map((d) => d.name));
+  const noAAAA = new Set(DESTS.filter((d) => d.aaaa.length === 0).map((d) => d.name));
+  const infrastructure = new Set([dest('ntp').name]);
+  return (a) => {
+    if (a.hosts.includes('router') || (a.dest !== undefined && infrastructure.has(a.dest))) return 'infrastructure';
+    if (a.hosts.some((h) => v4Only.has(h))) return 'ipv4-only-device';
+    if (a.bittorrent) return 'fixable';
+    if (a.dest !== undefined) return noAAAA.has(a.dest) ? 'legacy-destination' : 'fixable';
+    return 'unknown';
+  };
+}
+
 function render(model: Model, seed: number, dry: boolean, k: number): Renderer {
   const r = new Renderer(dry, Rng.stream(seed, 2), k);
+  r.causeOf = causeOfFor(model);
   for (const it of model.planner.items) it.run(r);
   return r;
 }
@@ -924,6 +948,7 @@ export async function generateDemo(opts: DemoOptions): Promise<DemoResult> {
       totals: r.bittorrent,
       bytesShareOfAll: allBytes ? (r.bittorrent.ipv4.bytes + r.bittorrent.ipv6.bytes) / allBytes : 0,
     },
+    floor: Object.fromEntries(FLOOR_CAUSES.map((c) => [c, r.ipv4ByCause.get(c) ?? { bytes: 0, packets: 0, flows: 0 }])) as GroundTruth['floor'],
     whatIf: {
       bittorrentToIPv6: {
         bytesShare: shareOf(total, 'bytes', bt4.bytes),

@@ -119,6 +119,10 @@ export class Renderer {
   readonly byHost = new Map<string, FamilyTotals>();
   readonly byDest = new Map<string, FamilyTotals>();
   readonly bittorrent = zeroFamily();
+  /** IPv4 totals by the generator's own floor cause (see `causeOf`). */
+  readonly ipv4ByCause = new Map<string, Totals>();
+  /** Set by the generator: the floor cause of an exchange, from what it knows the exchange is. */
+  causeOf: ((a: Attribution) => string) | null = null;
   nonIpFrames = 0;
   packets = 0;
   /** Every address that is the source or destination of an IP packet written. */
@@ -269,6 +273,12 @@ export class Renderer {
       addTo(t[fam], ex.bytes, ex.packets, flows);
     }
     if (ex.attr.bittorrent) addTo(this.bittorrent[fam], ex.bytes, ex.packets, flows);
+    if (fam === 'ipv4' && this.causeOf) {
+      const cause = this.causeOf(ex.attr);
+      let t = this.ipv4ByCause.get(cause);
+      if (!t) this.ipv4ByCause.set(cause, (t = zeroTotals()));
+      addTo(t, ex.bytes, ex.packets, flows);
+    }
   }
 
   /** Packets in time order (stable: equal times keep emission order). */

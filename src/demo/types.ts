@@ -76,6 +76,12 @@ export interface GroundTruth {
   dns: { name: string; a: string[]; aaaa: string[]; ttl: number }[];
   /** The BitTorrent client (on the NAS, bound to IPv4): its traffic, peers from 198.18.0.0/15. */
   bittorrent: { device: string; boundTo: 'ipv4' | 'dual-stack'; peers: number; totals: FamilyTotals; bytesShareOfAll: number };
+  /**
+   * Every IPv4 byte/packet/flow by the floor cause the generator knows it has (infrastructure,
+   * ipv4-only-device, legacy-destination, fixable, unknown), in the precedence of
+   * docs/find-and-fix.md.
+   */
+  floor: Record<'infrastructure' | 'ipv4-only-device' | 'legacy-destination' | 'fixable' | 'unknown', Totals>;
   whatIf: {
     /** The IPv6 shares if the BitTorrent client's IPv4 traffic moved to IPv6 (its peers are dual-stack). */
     bittorrentToIPv6: { bytesShare: number; packetsShare: number; flowsShare: number };

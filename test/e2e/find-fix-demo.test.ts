@@ -77,6 +77,8 @@ describe('find and fix on the demo network', () => {
     expect(legacy.map((d) => d.name).sort()).toEqual(['game.example', 'news.example', 'shop.example']);
     expect(by.get('legacy-destination')).toEqual(legacy.reduce((a, d) => plus(a, d.ipv4Totals), ZERO));
     expect(by.get('unknown')).toEqual(ZERO); // the capture carries every DNS answer
+    // and every cause equals the one the generator knows each exchange has
+    expect(Object.fromEntries(by)).toEqual(truth.floor);
   });
 
   it('fix: the BitTorrent binding first, with the share the generator computed for that fix', async () => {
