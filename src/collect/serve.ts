@@ -63,6 +63,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     maxFlows: config.batch.max_flows,
     maxDelayMs: config.batch.max_delay,
     maxPending: config.batch.max_pending,
+    maxPendingFlows: config.batch.max_pending_flows,
     warn,
   });
 

@@ -16,6 +16,11 @@ export interface StoreWriterOptions {
   maxDelayMs: number;
   /** Sealed batches that may wait for the store (beyond the one being written). */
   maxPending: number;
+  /**
+   * Flows that may wait in those batches (default: no limit). Records are JS objects of about 2 kB,
+   * so this is what bounds the writer's memory.
+   */
+  maxPendingFlows?: number;
   /** Where overload and store errors are reported (default stderr). Set to null for none. */
   warn?: ((line: string) => void) | null;
 }
@@ -47,6 +52,7 @@ export class StoreWriter {
   private current: FlowRecord[] = [];
   private currentSince = 0;
   private readonly queue: FlowRecord[][] = [];
+  private queuedFlows = 0;
   private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -111,7 +117,8 @@ export class StoreWriter {
     const b = this.current;
     if (b.length === 0) return;
     this.current = [];
-    if (this.queue.length >= this.opts.maxPending && this.writing) {
+    const full = this.queue.length >= this.opts.maxPending || this.queuedFlows + b.length > (this.opts.maxPendingFlows ?? Infinity);
+    if (full && this.writing) {
       this.st.droppedBatches++;
       this.st.droppedFlows += b.length;
       const now = Date.now();
@@ -122,6 +129,7 @@ export class StoreWriter {
       return;
     }
     this.queue.push(b);
+    this.queuedFlows += b.length;
     if (this.queue.length > this.st.maxPendingSeen) this.st.maxPendingSeen = this.queue.length;
     if (!this.writing) this.writing = this.drain();
   }
@@ -129,6 +137,7 @@ export class StoreWriter {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const b = this.queue.shift()!;
+      this.queuedFlows -= b.length;
       const t0 = Date.now();
       try {
         this.opts.enricher?.enrich(b);

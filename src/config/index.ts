@@ -83,6 +83,8 @@ export interface BatchConfig {
   max_delay: number;
   /** Batches waiting for the store; beyond this, new batches are dropped and counted. */
   max_pending: number;
+  /** Flows waiting in those batches (bounds the writer's memory); beyond it, dropped and counted. */
+  max_pending_flows: number;
 }
 
 export interface StateConfig {
@@ -123,7 +125,7 @@ export function defaultConfig(): Config {
       clickhouse: { url: 'http://127.0.0.1:8123', database: 'v6scope', username: 'default', password: '', options: {} },
     },
     retention: { ...DEFAULT_RETENTION, interval: 60 * MINUTE },
-    batch: { max_flows: 32_768, max_delay: 1 * SECOND, max_pending: 8 },
+    batch: { max_flows: 32_768, max_delay: 1 * SECOND, max_pending: 8, max_pending_flows: 65_536 },
     state: { save_interval: 10 * SECOND },
     api: defaultApiConfig(),
   };
@@ -371,11 +373,12 @@ export function validateConfig(raw: unknown, file?: string, lineOf: (path: (stri
     interval: v.duration(ro.interval, ['retention', 'interval'], d.retention.interval),
   };
 
-  const bo = v.object(top.batch, ['batch'], ['max_flows', 'max_delay', 'max_pending']);
+  const bo = v.object(top.batch, ['batch'], ['max_flows', 'max_delay', 'max_pending', 'max_pending_flows']);
   const batch: BatchConfig = {
     max_flows: v.int(bo.max_flows, ['batch', 'max_flows'], d.batch.max_flows, 1, 10_000_000),
     max_delay: v.duration(bo.max_delay, ['batch', 'max_delay'], d.batch.max_delay),
     max_pending: v.int(bo.max_pending, ['batch', 'max_pending'], d.batch.max_pending, 1, 10_000),
+    max_pending_flows: v.int(bo.max_pending_flows, ['batch', 'max_pending_flows'], d.batch.max_pending_flows, 1, 100_000_000),
   };
 
   const sto = v.object(top.state, ['state'], ['save_interval']);

@@ -72,6 +72,19 @@ describe('store writer', () => {
   });
 });
 
+describe('store writer: the queue is bounded in flows too', () => {
+  it('drops (and counts) a batch that would take the waiting flows past maxPendingFlows', async () => {
+    const st = slowStore(50);
+    const w = new StoreWriter({ store: st, maxFlows: 10, maxDelayMs: 1000, maxPending: 100, maxPendingFlows: 25, warn: null });
+    for (let i = 0; i < 6; i++) w.add(flows(10)); // 1 writing, 2 waiting (20 flows), the 3 others would pass 25
+    await w.close();
+    const s = w.stats();
+    expect(s.droppedBatches).toBe(3);
+    expect(s.stored).toBe(30);
+    expect(s.stored + s.droppedFlows).toBe(s.received);
+  });
+});
+
 describe('serve with a slow store', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'v6scope-overload-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
