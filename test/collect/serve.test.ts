@@ -12,9 +12,9 @@ import type { CollectorHealth } from '../../src/collect/collector.js';
 import { runCli } from '../helpers/cli.js';
 import { requireTools } from '../helpers/tools.js';
 import { ip4, ip6, ipfixMessage, ipfixTemplate, set, u16, u32, u64, u8, concat, type Field } from '../sources/flow/encode.js';
-import { run, startNfcapd, freeUdpPort, udpSink, runSoftflowd, writeMixedCapture } from '../sources/flow/peers.js';
+import { nfdumpTotals, startNfcapd, freeUdpPort, udpSink, runSoftflowd, writeMixedCapture } from '../sources/flow/peers.js';
 import { buildFrame, PcapWriter } from '../../src/sources/packets/writer.js';
-import { queryDuck, sendFrom, softflowdTo, startServeCli, storeTotals, waitFor, writeConfig, type Totals } from './helpers.js';
+import { queryDuck, sendFrom, softflowdTo, startServeCli, storeTotals, waitFor, writeConfig } from './helpers.js';
 
 const HAVE = requireTools('softflowd', 'nfcapd', 'nfdump');
 
@@ -30,18 +30,6 @@ state:
   save_interval: 100ms
 `;
 
-async function nfdumpTotals(dir: string, filter: string): Promise<Totals> {
-  const out = await run('nfdump', ['-R', dir, '-N', '-q', '-o', 'fmt:%pkt %byt %fl', filter]);
-  const t = { flows: 0, packets: 0, bytes: 0 };
-  for (const line of out.split('\n')) {
-    const m = line.trim().split(/\s+/);
-    if (m.length !== 3 || !/^\d+$/.test(m[0]!)) continue;
-    t.packets += Number(m[0]);
-    t.bytes += Number(m[1]);
-    t.flows += Number(m[2]);
-  }
-  return t;
-}
 
 function health(dataDir: string): CollectorHealth {
   return JSON.parse(readFileSync(path.join(dataDir, 'exporters.json'), 'utf8')) as CollectorHealth;

@@ -108,3 +108,24 @@ export function run(cmd: string, args: string[]): Promise<string> {
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`))));
   });
 }
+
+/** Flow, packet and byte totals (the unit every peer comparison uses). */
+export interface PeerTotals {
+  flows: number;
+  packets: number;
+  bytes: number;
+}
+
+/** nfdump's totals over the nfcapd/sfcapd files in `dir` for a filter such as `ipv4` or `ipv6`. */
+export async function nfdumpTotals(dir: string, filter: string): Promise<PeerTotals> {
+  const out = await run('nfdump', ['-R', dir, '-N', '-q', '-o', 'fmt:%pkt %byt %fl', filter]);
+  const t: PeerTotals = { flows: 0, packets: 0, bytes: 0 };
+  for (const line of out.split('\n')) {
+    const m = line.trim().split(/\s+/);
+    if (m.length !== 3 || !/^\d+$/.test(m[0]!)) continue;
+    t.packets += Number(m[0]);
+    t.bytes += Number(m[1]);
+    t.flows += Number(m[2]);
+  }
+  return t;
+}

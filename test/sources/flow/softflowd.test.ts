@@ -11,7 +11,7 @@ import { formatIP, parseIP } from '../../../src/net/ip.js';
 import type { FlowRecord } from '../../../src/schema/fields.js';
 import { FlowDecoder } from '../../../src/sources/flow/index.js';
 import { requireTools } from '../../helpers/tools.js';
-import { freeUdpPort, run, runSoftflowd, sendAll, startNfcapd, udpSink, writeMixedCapture } from './peers.js';
+import { freeUdpPort, nfdumpTotals, run, runSoftflowd, sendAll, startNfcapd, udpSink, writeMixedCapture } from './peers.js';
 
 const HAVE = requireTools('softflowd', 'nfcapd', 'nfdump');
 const EXPORTER = { addr: parseIP('127.0.0.1').addr, port: 9995 };
@@ -38,18 +38,6 @@ function ours(recs: FlowRecord[], scale = 1): { v4: Totals; v6: Totals; rows: st
   return { v4, v6, rows: rows.sort() };
 }
 
-async function nfdumpTotals(dir: string, filter: string): Promise<Totals> {
-  const out = await run('nfdump', ['-R', dir, '-N', '-q', '-o', 'fmt:%pkt %byt %fl', filter]);
-  const t = zero();
-  for (const line of out.split('\n')) {
-    const m = line.trim().split(/\s+/);
-    if (m.length !== 3 || !/^\d+$/.test(m[0]!)) continue;
-    t.packets += Number(m[0]);
-    t.bytes += Number(m[1]);
-    t.flows += Number(m[2]);
-  }
-  return t;
-}
 
 async function nfdumpRows(dir: string): Promise<string[]> {
   const out = await run('nfdump', ['-R', dir, '-N', '-q', '-o', 'csv']);

@@ -17,7 +17,7 @@ import { formatIP, parseIP } from '../../../src/net/ip.js';
 import { FlowDecoder } from '../../../src/sources/flow/index.js';
 import { SflowDecoder } from '../../../src/sources/sflow/index.js';
 import { IN_CI, isRoot, requireTools } from '../../helpers/tools.js';
-import { freeUdpPort, run, sendAll, udpSink } from '../flow/peers.js';
+import { freeUdpPort, nfdumpTotals, run, sendAll, udpSink } from '../flow/peers.js';
 
 const canRun = (() => {
   if (!requireTools('pmacctd', 'sfcapd', 'nfcapd', 'nfdump', 'ip', 'ping', 'curl', 'python3')) return false;
@@ -60,18 +60,6 @@ function totals(recs: FlowRecord[], pred: (r: FlowRecord) => boolean = () => tru
   return { v4, v6 };
 }
 
-async function nfdumpTotals(dir: string, filter: string): Promise<Totals> {
-  const out = await run('nfdump', ['-R', dir, '-N', '-q', '-o', 'fmt:%pkt %byt %fl', filter]);
-  const t = zero();
-  for (const line of out.split('\n')) {
-    const m = line.trim().split(/\s+/);
-    if (m.length !== 3 || !/^\d+$/.test(m[0]!)) continue;
-    t.packets += Number(m[0]);
-    t.bytes += Number(m[1]);
-    t.flows += Number(m[2]);
-  }
-  return t;
-}
 
 /** Start a collector (sfcapd / nfcapd), replay datagrams to it, stop it, return nfdump's per-family totals. */
 async function replayTo(tool: 'sfcapd' | 'nfcapd', datagrams: Buffer[], dir: string): Promise<{ v4: Totals; v6: Totals }> {
