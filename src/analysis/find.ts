@@ -7,6 +7,7 @@
  */
 import { formatIP } from '../net/ip.js';
 import { METRICS, type MetricName } from '../schema/fields.js';
+import type { FilterExpr, Row } from '../store/query.js';
 import type { FlowStore } from '../store/store.js';
 import { INFRASTRUCTURE_APPS, labelApps, P2P_APP, type P2PListener, type TrafficRow } from './apps.js';
 import { destinationIPv6, loadDnsEvidence, type DestinationIPv6, type DnsEvidence } from './evidence.js';
@@ -61,17 +62,36 @@ export interface FindContext {
   devices: Map<string, DeviceFacts>;
   listeners: P2PListener[];
   evidence: DnsEvidence;
+  /** The filter the traffic was restricted by (undefined: all traffic). */
+  filter?: FilterExpr;
 }
 
-/** Load the traffic of [since, until) and label its IPv4 part; `asn` names destinations by their AS. */
-export async function buildFindContext(store: FlowStore, since: number, until: number, o: { asn?: AsnLookup } = {}): Promise<FindContext> {
-  const res = await store.query({
-    since,
-    until,
-    groupBy: [{ field: 'device_id' }, { field: 'family' }, { field: 'direction' }, { field: 'proto' }, { field: 'src_port' }, { field: 'dst_port' }, { field: 'service_port' }, { field: 'peer_addr' }],
-  });
+const FIND_GROUP_BY = ['device_id', 'family', 'direction', 'proto', 'src_port', 'dst_port', 'service_port', 'peer_addr'] as const;
+
+/** The grouping key of a traffic row (every FIND_GROUP_BY field), to match filtered rows with the whole. */
+function rowKey(r: Row): string {
+  return `${String(r.device_id)}|${Number(r.family)}|${Number(r.direction)}|${Number(r.proto)}|${Number(r.src_port)}|${Number(r.dst_port)}|${Number(r.service_port)}|${formatIP(r.peer_addr as Uint8Array, Number(r.family) as 4 | 6)}`;
+}
+
+export interface FindOptions {
+  /** Names destinations by their AS. */
+  asn?: AsnLookup;
+  /**
+   * Restrict the traffic analysed (e.g. one exporter, one device, a port range). Labels (the
+   * application recognised by behaviour, whether a device ever used IPv6, the cause) are still
+   * decided on all the range's traffic: a device that uses IPv6 only on traffic the filter leaves
+   * out is not an IPv4-only device. Totals, rankings, the floor and the what-if are those of the
+   * filtered traffic ("the IPv6 share of this slice if …").
+   */
+  filter?: FilterExpr;
+}
+
+/** Load the traffic of [since, until) and label its IPv4 part; see FindOptions. */
+export async function buildFindContext(store: FlowStore, since: number, until: number, o: FindOptions = {}): Promise<FindContext> {
+  const groupBy = FIND_GROUP_BY.map((field) => ({ field }));
+  const res = await store.query({ since, until, groupBy });
   const identity = await loadDeviceResolver(store);
-  const rows: TrafficRow[] = res.rows.map((r) => {
+  const toTraffic = (r: Row): TrafficRow => {
     const family = Number(r.family) as 4 | 6;
     return {
       device: identity.resolve(String(r.device_id)),
@@ -86,27 +106,24 @@ export async function buildFindContext(store: FlowStore, since: number, until: n
       packets: Number(r.packets),
       flows: Number(r.flows),
     };
-  });
+  };
+  const rows = res.rows.map(toTraffic);
   const evidence = await loadDnsEvidence(store, until);
   const { apps, listeners } = labelApps(rows, (peer) => evidence.namesByAddr.has(peer));
 
-  const total = { ipv4: zero(), ipv6: zero() };
-  const devices = new Map<string, DeviceFacts>();
+  // Device facts from all the traffic: whether a device ever used IPv6 does not depend on the filter.
+  const allDevices = new Map<string, DeviceFacts>();
   for (const r of rows) {
-    add(r.family === 4 ? total.ipv4 : total.ipv6, r);
     if (!r.device) continue;
-    let d = devices.get(r.device);
-    if (!d) devices.set(r.device, (d = { ipv4: zero(), ipv6: zero(), usedIPv6: false }));
+    let d = allDevices.get(r.device);
+    if (!d) allDevices.set(r.device, (d = { ipv4: zero(), ipv6: zero(), usedIPv6: false }));
     add(r.family === 4 ? d.ipv4 : d.ipv6, r);
   }
-  for (const d of devices.values()) d.usedIPv6 = d.ipv6.flows > 0;
+  for (const d of allDevices.values()) d.usedIPv6 = d.ipv6.flows > 0;
 
-  const ipv4: LabelledRow[] = [];
-  rows.forEach((r, i) => {
-    if (r.family !== 4) return;
-    const app = apps[i]!;
+  const label = (r: TrafficRow, app: string): LabelledRow => {
     const dest = destinationIPv6(evidence, r.peer);
-    const dev = devices.get(r.device);
+    const dev = allDevices.get(r.device);
     let cause: Cause;
     if (r.direction === 0 || INFRASTRUCTURE_APPS.has(app)) cause = 'infrastructure';
     else if (!dev || !dev.usedIPv6) cause = 'ipv4-only-device';
@@ -115,9 +132,38 @@ export async function buildFindContext(store: FlowStore, since: number, until: n
     else if (dest.status === 'no-aaaa') cause = 'legacy-destination';
     else cause = 'unknown';
     const as = o.asn && r.direction !== 0 ? o.asn.lookup(parseIP(r.peer).addr, 4) : null;
-    ipv4.push({ ...r, app, names: dest.names, asn: as?.asn ?? null, asOrg: as?.org ?? null, destinationIPv6: dest.status, cause });
-  });
-  return { since, until, total, ipv4, devices, listeners, evidence };
+    return { ...r, app, names: dest.names, asn: as?.asn ?? null, asOrg: as?.org ?? null, destinationIPv6: dest.status, cause };
+  };
+
+  // The rows analysed: all of them, or the filtered ones with the labels of their whole group.
+  let selected: { row: TrafficRow; app: string }[];
+  if (o.filter === undefined) {
+    selected = rows.map((row, i) => ({ row, app: apps[i]! }));
+  } else {
+    const appByKey = new Map<string, string>();
+    res.rows.forEach((r, i) => appByKey.set(rowKey(r), apps[i]!));
+    const filtered = await store.query({ since, until, groupBy, filter: o.filter });
+    selected = filtered.rows.map((r) => {
+      const row = toTraffic(r);
+      // a filtered group is part of the unfiltered group with the same key (same range, more conditions)
+      return { row, app: appByKey.get(rowKey(r)) ?? labelApps([row], (peer) => evidence.namesByAddr.has(peer)).apps[0]! };
+    });
+  }
+
+  const total = { ipv4: zero(), ipv6: zero() };
+  const devices = new Map<string, DeviceFacts>();
+  const ipv4: LabelledRow[] = [];
+  for (const { row: r, app } of selected) {
+    add(r.family === 4 ? total.ipv4 : total.ipv6, r);
+    if (r.device) {
+      let d = devices.get(r.device);
+      if (!d) devices.set(r.device, (d = { ipv4: zero(), ipv6: zero(), usedIPv6: allDevices.get(r.device)?.usedIPv6 ?? false }));
+      add(r.family === 4 ? d.ipv4 : d.ipv6, r);
+    }
+    if (r.family === 4) ipv4.push(label(r, app));
+  }
+  const devicesSeen = new Set(devices.keys());
+  return { since, until, total, ipv4, devices, listeners: listeners.filter((l) => devicesSeen.has(l.device)), evidence, filter: o.filter };
 }
 
 /** IPv6 share per metric if `moved` IPv4 traffic went over IPv6 instead (totals unchanged). */
@@ -127,6 +173,13 @@ export function whatIf(ctx: FindContext, moved: Counts): Counts {
     const all = ctx.total.ipv4[m] + ctx.total.ipv6[m];
     out[m] = all ? (ctx.total.ipv6[m] + moved[m]) / all : 0;
   }
+  return out;
+}
+
+/** part / whole per metric (0 where the whole is 0). */
+function shareOf(part: Counts, whole: Counts): Counts {
+  const out = zero();
+  for (const m of METRICS) out[m] = whole[m] ? part[m] / whole[m] : 0;
   return out;
 }
 
@@ -149,6 +202,8 @@ export interface Laggard {
   ipv4: Counts;
   /** This laggard's IPv4 bytes / all IPv4 bytes. */
   shareOfIPv4Bytes: number;
+  /** Its share of all IPv4 traffic per metric (bytes, packets, flows). */
+  shareOfIPv4: Counts;
   /** Its IPv4 traffic by cause. */
   causes: Partial<Record<Cause, Counts>>;
   /** The network's IPv6 share if its fixable IPv4 traffic moved to IPv6. */
@@ -165,7 +220,9 @@ function destinationKey(r: LabelledRow): string {
   return r.asn !== null ? `AS${r.asn} ${r.asOrg ?? ''}`.trim() : r.peer;
 }
 
-export function laggards(ctx: FindContext, by: LaggardDimension): Laggard[] {
+/** Laggards by `by`, biggest IPv4 traffic first by `sort` (default bytes; ties by the other metrics, then key). */
+export function laggards(ctx: FindContext, by: LaggardDimension, o: { sort?: MetricName } = {}): Laggard[] {
+  const sort = o.sort ?? 'bytes';
   const keyOf = (r: LabelledRow): string => (by === 'device' ? r.device || '(unknown)' : by === 'app' ? r.app : destinationKey(r));
   const groups = new Map<string, { rows: LabelledRow[] }>();
   for (const r of ctx.ipv4) {
@@ -190,11 +247,16 @@ export function laggards(ctx: FindContext, by: LaggardDimension): Laggard[] {
       asOrg: by === 'destination' ? g.rows[0]!.asOrg : null,
       ipv4,
       shareOfIPv4Bytes: allBytes ? ipv4.bytes / allBytes : 0,
+      shareOfIPv4: shareOf(ipv4, ctx.total.ipv4),
       causes,
       whatIfFixed: whatIf(ctx, causes.fixable ?? zero()),
     });
   }
-  return out.sort((a, b) => b.ipv4.bytes - a.ipv4.bytes || a.key.localeCompare(b.key));
+  const order = [sort, ...METRICS.filter((m) => m !== sort)];
+  return out.sort((a, b) => {
+    for (const m of order) if (b.ipv4[m] !== a.ipv4[m]) return b.ipv4[m] - a.ipv4[m];
+    return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 /** Turning command-line query options (--by, --since, --until, --bucket) into the query model. */
+import { loadDeviceNames } from '../analysis/devices.js';
+import { FilterError, parseFilter } from '../query/filter.js';
 import { DIMENSIONS, FIELD_BY_NAME } from '../schema/fields.js';
-import type { GroupBy } from '../store/query.js';
+import type { FilterExpr, GroupBy } from '../store/query.js';
 import type { FlowStore } from '../store/store.js';
 import { parseDuration, parseTime, UsageError } from './common.js';
 
@@ -88,3 +90,24 @@ export function chooseBucket(range: TimeRange, text?: string, maxPoints = 200): 
 }
 
 export { keyFormatter } from '../analysis/keys.js';
+
+/**
+ * Parse `--filter EXPR` (the filter language of docs/api.md; `device = "tv"` takes device names
+ * from DHCP leases). A bad expression is a usage error that points at the column:
+ *
+ *     --filter: unknown field "dst_prot" at column 16 (did you mean dst_port?)
+ *       family = 4 AND dst_prot = 443
+ *                      ^^^^^^^^
+ */
+export async function parseFilterOption(store: FlowStore, text: string | undefined): Promise<FilterExpr | undefined> {
+  if (text === undefined || text.trim() === '') return undefined;
+  const byId = await loadDeviceNames(store);
+  try {
+    return parseFilter(text, { deviceNames: new Map([...byId].map(([id, name]) => [name, id])) });
+  } catch (e) {
+    if (!(e instanceof FilterError)) throw e;
+    const oneLine = text.replace(/[\r\n\t]/g, ' ');
+    const caret = `${' '.repeat(Math.min(e.position, oneLine.length))}${'^'.repeat(Math.max(1, Math.min(e.length, oneLine.length - e.position || 1)))}`;
+    throw new UsageError(`--filter: ${e.message}\n  ${oneLine}\n  ${caret}`);
+  }
+}

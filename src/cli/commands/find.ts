@@ -9,7 +9,8 @@ import { openAsnLookup, type AsnLookup } from '../../enrich/asn.js';
 import { openStore } from '../../store/index.js';
 import type { FlowStore } from '../../store/store.js';
 import { fmtBytes, fmtCount, fmtShare, fmtTime, globals, parseTime, printJson, storeExists, table, UsageError, type GlobalOptions } from '../common.js';
-import { resolveRange, type TimeRange } from '../query-options.js';
+import { parseFilterOption, resolveRange, type TimeRange } from '../query-options.js';
+import { METRICS, type MetricName } from '../../schema/fields.js';
 
 interface RangeOpts {
   since?: string;
@@ -18,6 +19,13 @@ interface RangeOpts {
 
 const rangeOptions = (c: Command): Command =>
   c.option('--since <time>', 'start: ISO date/time, epoch seconds, or a duration ago like 24h (default: all data)').option('--until <time>', 'end (exclusive; default: all data)');
+
+const filterOption = (c: Command): Command =>
+  c.option('--filter <expr>', 'analyse only the traffic matching this filter, e.g. \'exporter_name = "gw"\' or \'device = "nas"\' (docs/api.md, "The filter language"); causes are still decided on all traffic');
+
+interface FilterOpts {
+  filter?: string;
+}
 
 const asnOptions = (c: Command): Command =>
   c
@@ -63,9 +71,9 @@ async function withStore(g: GlobalOptions, o: RangeOpts, fn: (store: FlowStore, 
 const pct = (n: number | null | undefined): string => fmtShare(n ?? null);
 const countsJson = (c: Counts): Counts => ({ ...c });
 
-function header(ctx: FindContext): string {
+function header(ctx: FindContext, filter?: string): string {
   const s = currentShare(ctx);
-  return `${fmtTime(ctx.since)} → ${fmtTime(ctx.until)}  IPv6 share now: bytes ${pct(s.bytes)}, packets ${pct(s.packets)}, flows ${pct(s.flows)}`;
+  return `${fmtTime(ctx.since)} → ${fmtTime(ctx.until)}${filter ? `  [filter: ${filter}]` : ''}  IPv6 share now: bytes ${pct(s.bytes)}, packets ${pct(s.packets)}, flows ${pct(s.flows)}`;
 }
 
 function parseLimit(text: string): number {
@@ -109,49 +117,54 @@ export function register(program: Command): void {
       });
     });
 
-  asnOptions(rangeOptions(program.command('laggards').description('The devices, applications or destinations that carry the most IPv4, with what fixing them would bring')))
+  filterOption(asnOptions(rangeOptions(program.command('laggards').description('The devices, applications or destinations that carry the most IPv4, with what fixing them would bring'))))
     .option('--by <dim>', 'device, app or destination', 'device')
+    .option('--sort <metric>', 'rank by IPv4 bytes, packets or flows', 'bytes')
     .option('--limit <n>', 'rows to show', '20')
-    .action(async (o: RangeOpts & AsnOpts & { by: string; limit: string }, cmd: Command) => {
+    .action(async (o: RangeOpts & AsnOpts & FilterOpts & { by: string; sort: string; limit: string }, cmd: Command) => {
       const g = globals(cmd);
       if (!['device', 'app', 'destination'].includes(o.by)) throw new UsageError(`--by must be device, app or destination, got "${o.by}"`);
+      if (!(METRICS as readonly string[]).includes(o.sort)) throw new UsageError(`--sort must be ${METRICS.join(', ')}, got "${o.sort}"`);
+      const sort = o.sort as MetricName;
       const limit = parseLimit(o.limit);
       await withStore(g, o, async (store, range) => {
-        const ctx = await buildFindContext(store, range.since, range.until, { asn: await asnFor(o) });
+        const filter = await parseFilterOption(store, o.filter);
+        const ctx = await buildFindContext(store, range.since, range.until, { asn: await asnFor(o), filter });
         const names = await loadDeviceNames(store);
-        const list = laggards(ctx, o.by as LaggardDimension).slice(0, limit);
+        const list = laggards(ctx, o.by as LaggardDimension, { sort }).slice(0, limit);
         if (g.json) {
-          printJson({ by: o.by, now: currentShare(ctx), ipv4: countsJson(ctx.total.ipv4), laggards: list.map((l) => ({ ...l, name: o.by === 'device' ? (names.get(l.key) ?? null) : undefined })) });
+          printJson({ by: o.by, sort, ...(o.filter ? { filter: o.filter } : {}), now: currentShare(ctx), ipv4: countsJson(ctx.total.ipv4), laggards: list.map((l) => ({ ...l, name: o.by === 'device' ? (names.get(l.key) ?? null) : undefined })) });
           return;
         }
         const rows = list.map((l) => [
           o.by === 'device' && names.has(l.key) ? `${names.get(l.key)} (${l.key})` : l.key,
-          fmtBytes(l.ipv4.bytes),
-          pct(l.shareOfIPv4Bytes),
+          sort === 'bytes' ? fmtBytes(l.ipv4.bytes) : fmtCount(l.ipv4[sort]),
+          pct(l.shareOfIPv4[sort]),
           fmtCount(l.ipv4.flows),
           CAUSES.filter((c) => (l.causes[c]?.bytes ?? 0) > 0)
             .map((c) => `${c} ${pct(l.causes[c]!.bytes / l.ipv4.bytes)}`)
             .join(', '),
           l.causes.fixable ? pct(l.whatIfFixed.bytes) : '—',
         ]);
-        process.stdout.write(`${header(ctx)}\n\n${table([o.by, 'IPv4 bytes', 'of IPv4', 'flows', 'causes', 'IPv6 share if fixed'], rows, [false, true, true, true, false, true])}\n`);
+        process.stdout.write(`${header(ctx, o.filter)}\n\n${table([o.by, `IPv4 ${sort}`, 'of IPv4', 'flows', 'causes', 'IPv6 share if fixed'], rows, [false, true, true, true, false, true])}\n`);
       });
     });
 
-  asnOptions(rangeOptions(program.command('floor').description('Every IPv4 byte by cause: infrastructure, IPv4-only devices, legacy destinations, fixable, unknown')))
+  filterOption(asnOptions(rangeOptions(program.command('floor').description('Every IPv4 byte by cause: infrastructure, IPv4-only devices, legacy destinations, fixable, unknown'))))
     .option('--top <n>', 'contributors shown per cause', '5')
-    .action(async (o: RangeOpts & AsnOpts & { top: string }, cmd: Command) => {
+    .action(async (o: RangeOpts & AsnOpts & FilterOpts & { top: string }, cmd: Command) => {
       const g = globals(cmd);
       const top = parseLimit(o.top);
       await withStore(g, o, async (store, range) => {
-        const ctx = await buildFindContext(store, range.since, range.until, { asn: await asnFor(o) });
+        const filter = await parseFilterOption(store, o.filter);
+        const ctx = await buildFindContext(store, range.since, range.until, { asn: await asnFor(o), filter });
         const names = await loadDeviceNames(store);
         const f = floor(ctx, top);
         if (g.json) {
-          printJson({ now: currentShare(ctx), ipv4: countsJson(ctx.total.ipv4), causes: f });
+          printJson({ ...(o.filter ? { filter: o.filter } : {}), now: currentShare(ctx), ipv4: countsJson(ctx.total.ipv4), causes: f });
           return;
         }
-        const parts = [header(ctx), table(['cause', 'IPv4 bytes', 'of IPv4', 'flows', 'meaning'], f.map((c) => [c.cause, fmtBytes(c.ipv4.bytes), pct(c.shareOfIPv4Bytes), fmtCount(c.ipv4.flows), c.description]), [false, true, true, true, false])];
+        const parts = [header(ctx, o.filter), table(['cause', 'IPv4 bytes', 'of IPv4', 'flows', 'meaning'], f.map((c) => [c.cause, fmtBytes(c.ipv4.bytes), pct(c.shareOfIPv4Bytes), fmtCount(c.ipv4.flows), c.description]), [false, true, true, true, false])];
         for (const c of f) {
           if (c.top.length === 0) continue;
           parts.push(`${c.cause}:\n${c.top.map((t) => `  ${fmtBytes(t.ipv4.bytes).padStart(10)}  ${names.get(t.device) ?? t.device} · ${t.app} · ${t.destination}`).join('\n')}`);
@@ -160,21 +173,22 @@ export function register(program: Command): void {
       });
     });
 
-  asnOptions(rangeOptions(program.command('fix').description('What to do about each laggard, and the IPv6 share once it is done')))
+  filterOption(asnOptions(rangeOptions(program.command('fix').description('What to do about each laggard, and the IPv6 share once it is done'))))
     .option('--limit <n>', 'fixes to show', '10')
     .option('--snippets', 'print the ready-to-paste configuration of each fix')
-    .action(async (o: RangeOpts & AsnOpts & { limit: string; snippets?: boolean }, cmd: Command) => {
+    .action(async (o: RangeOpts & AsnOpts & FilterOpts & { limit: string; snippets?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       const limit = parseLimit(o.limit);
       await withStore(g, o, async (store, range) => {
-        const ctx = await buildFindContext(store, range.since, range.until, { asn: await asnFor(o) });
+        const filter = await parseFilterOption(store, o.filter);
+        const ctx = await buildFindContext(store, range.since, range.until, { asn: await asnFor(o), filter });
         const names = await loadDeviceNames(store);
         const list = fixes(ctx, { names }).slice(0, limit);
         if (g.json) {
-          printJson({ now: currentShare(ctx), fixes: list });
+          printJson({ ...(o.filter ? { filter: o.filter } : {}), now: currentShare(ctx), fixes: list });
           return;
         }
-        const parts = [header(ctx)];
+        const parts = [header(ctx, o.filter)];
         list.forEach((f, i) => {
           const gain = f.after ? `IPv6 ${pct(f.before.bytes)} → ${pct(f.after.bytes)} by bytes (packets ${pct(f.after.packets)}, flows ${pct(f.after.flows)})` : 'nothing to fix locally';
           let text = `${i + 1}. ${f.title}\n   ${fmtBytes(f.ipv4.bytes)} of IPv4 · ${gain}\n   ${f.advice}`;

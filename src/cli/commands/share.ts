@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { computeShare } from '../../analysis/share.js';
 import { openStore } from '../../store/index.js';
 import { fmtTime, globals, parseDuration, parseTime, printJson, storeExists, UsageError } from '../common.js';
-import { chooseBucket, keyFormatter, parseGroupBy, resolveRange, GROUP_ALIASES } from '../query-options.js';
+import { chooseBucket, keyFormatter, parseFilterOption, parseGroupBy, resolveRange, GROUP_ALIASES } from '../query-options.js';
 import { groupsText, notesText, overallText, seriesText, shareToJson } from '../share-output.js';
 import { METRICS, type MetricName } from '../../schema/fields.js';
 
@@ -17,9 +17,10 @@ export function register(program: Command): void {
     .option('--series', 'also print the time series (always in --json)')
     .option('--sort <metric>', 'sort groups by the total of bytes, packets or flows', 'bytes')
     .option('--limit <n>', 'number of groups to show', '25')
+    .option('--filter <expr>', 'only traffic matching this filter, e.g. \'dst_port IN (6881, 6889) AND device = "nas"\' (docs/api.md, "The filter language")')
     .option('--explain', 'show which tables answered')
     .addHelpText('after', '\nshare = IPv6 / (IPv4 + IPv6) for each of bytes, packets and flows. Sources that cannot see IPv6\n(NetFlow v5) are reported as not measurable and kept out of the denominators. See docs/metrics.md.')
-    .action(async (opts: { by?: string; since?: string; until?: string; bucket?: string; series?: boolean; sort: string; limit: string; explain?: boolean }, cmd: Command) => {
+    .action(async (opts: { by?: string; since?: string; until?: string; bucket?: string; series?: boolean; sort: string; limit: string; filter?: string; explain?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       if (!METRICS.includes(opts.sort as MetricName)) throw new UsageError(`--sort must be one of ${METRICS.join(', ')}`);
       const limit = Number(opts.limit);
@@ -41,8 +42,10 @@ export function register(program: Command): void {
           return;
         }
         const bucket = chooseBucket(range, opts.bucket);
+        const filter = await parseFilterOption(store, opts.filter);
         const report = await computeShare(store, {
           ...range,
+          filter,
           bucket,
           groupBy,
           orderBy: opts.sort as MetricName,
@@ -50,10 +53,10 @@ export function register(program: Command): void {
           formatKey: groupBy ? keyFormatter(groupBy) : undefined,
         });
         if (g.json) {
-          printJson({ ...shareToJson(report), ...(opts.explain ? { tables: report.tables } : {}) });
+          printJson({ ...shareToJson(report), ...(opts.filter ? { filter: opts.filter } : {}), ...(opts.explain ? { tables: report.tables } : {}) });
           return;
         }
-        const parts = [`IPv6 share ${fmtTime(range.since)} → ${fmtTime(range.until)}`, overallText(report)];
+        const parts = [`IPv6 share ${fmtTime(range.since)} → ${fmtTime(range.until)}${opts.filter ? ` [filter: ${opts.filter}]` : ''}`, overallText(report)];
         if (opts.series) parts.push(seriesText(report));
         if (groupBy) parts.push(groupsText(report));
         const notes = notesText(report);
