@@ -11,10 +11,22 @@
  */
 import { emptyFlow, type FlowRecord, type SourceKind } from '../../schema/fields.js';
 import { formatIP, tryParseIP } from '../../net/ip.js';
+import { DECODE_IP, LINKTYPE, PacketDecoder, type PacketInfo } from '../packets/decode.js';
 import * as I from './ie.js';
-import { RD_MAC, RD_NTP_NS, RD_NTP_US, RD_OFFSET, RD_UINT, ieName } from './ie.js';
+import { RD_MAC, RD_NTP_NS, RD_NTP_US, RD_OFFSET, RD_SECTION, RD_UINT, ieName } from './ie.js';
 import { SequenceTracker, type SequenceStats } from './sequence.js';
 import { compileTemplate, RD_VARLEN, type Template, type TemplateField } from './template.js';
+
+/** Four big-endian 32-bit words (PacketInfo's address form) → 16 bytes. */
+function wordsToAddr(w0: number, w1: number, w2: number, w3: number): Uint8Array {
+  const a = new Uint8Array(16);
+  const dv = new DataView(a.buffer);
+  dv.setInt32(0, w0 | 0);
+  dv.setInt32(4, w1 | 0);
+  dv.setInt32(8, w2 | 0);
+  dv.setInt32(12, w3 | 0);
+  return a;
+}
 
 export const FLOW_ERROR_KINDS = [
   /** Datagram/message shorter than its header, or a set/record running past the end. */
@@ -31,8 +43,10 @@ export const FLOW_ERROR_KINDS = [
   'bad-template',
   /** A variable-length record running past its set. */
   'bad-record',
-  /** A data record with neither an address IE nor ipVersion: no family, dropped. */
+  /** A data record with neither an address IE nor ipVersion (nor a packet section): no family, dropped. */
   'no-address',
+  /** A packet section (IE 315 dataLinkFrameSection, 313 ipHeaderPacketSection) that is not a valid IP packet start. */
+  'bad-section',
   /** Buffered data sets dropped (buffer full) before their template arrived. */
   'pending-dropped',
   /** State limits reached (domains per exporter, templates per domain, exporters, samplers). */
@@ -232,6 +246,8 @@ interface Ctx {
 export class FlowDecoder {
   private readonly exporters = new Map<string, ExporterState>();
   private readonly v = new Float64Array(I.NUM_SLOTS);
+  /** Packet parser for packet sections (IE 315/313), created on first use. */
+  private pd: PacketDecoder | undefined;
   private readonly ctx: Ctx = { version: 9, kind: 'netflow9', exportMs: 0, sysUptime: 0, receivedAt: 0 };
   private readonly exporterName: string;
   private readonly pendingPerDomain: number;
@@ -715,6 +731,10 @@ export class FlowDecoder {
         case RD_NTP_NS:
           v[ops[i + 1]!] = ntpMs(b, o);
           break;
+        case RD_SECTION:
+          v[ops[i + 1]!] = o;
+          v[ops[i + 1]! + 1] = ops[i + 3]!;
+          break;
         case RD_VARLEN: {
           if (o >= end) return -1;
           let l = b[o]!;
@@ -727,6 +747,11 @@ export class FlowDecoder {
           base = q + l;
           segEnd = base + ops[i + 1]!;
           if (segEnd > end) return -1;
+          const keep = ops[i + 3]!;
+          if (keep > 0) {
+            v[keep - 1] = q;
+            v[keep] = l;
+          }
           break;
         }
       }
@@ -781,6 +806,22 @@ export class FlowDecoder {
     }
   }
 
+  /** Decode the record's packet section (315 preferred, else 313); null (counted) when it is not IP. */
+  private section(b: Uint8Array, h: Uint8Array): PacketInfo | null {
+    const v = this.v;
+    const frame = h[I.S_FRAME] === 1;
+    const off = frame ? v[I.S_FRAME]! : v[I.S_IPHDR]!;
+    const len = frame ? v[I.S_FRAME_LEN]! : v[I.S_IPHDR_LEN]!;
+    const pd = (this.pd ??= new PacketDecoder({ fragmentTableSize: 256 }));
+    const wire = h[I.S_FRAME_SIZE] && frame ? Math.max(v[I.S_FRAME_SIZE]!, len) : len;
+    const res = pd.decode(b, off, len, wire, frame ? LINKTYPE.ETHERNET : LINKTYPE.RAW, this.ctx.receivedAt);
+    if (res !== DECODE_IP) {
+      this.err('bad-section');
+      return null;
+    }
+    return pd.info;
+  }
+
   private flowRecord(t: Template, b: Uint8Array, dom: DomainState): void {
     const v = this.v;
     const h = t.has;
@@ -790,7 +831,14 @@ export class FlowDecoder {
     let fam = 0;
     const has4 = h[I.S_SRC4] === 1 || h[I.S_DST4] === 1;
     const has6 = h[I.S_SRC6] === 1 || h[I.S_DST6] === 1;
-    if (h[I.S_IPVER] && (v[I.S_IPVER] === 4 || v[I.S_IPVER] === 6)) fam = v[I.S_IPVER]!;
+    // A packet-sampling record (PSAMP, RFC 5476/7133): no address IEs, the packet's leading bytes
+    // in dataLinkFrameSection (315) or ipHeaderPacketSection (313), decoded by the packet parser.
+    let pi: PacketInfo | null = null;
+    if (!has4 && !has6 && (h[I.S_FRAME] || h[I.S_IPHDR])) {
+      pi = this.section(b, h);
+      if (!pi) return;
+      fam = pi.family;
+    } else if (h[I.S_IPVER] && (v[I.S_IPVER] === 4 || v[I.S_IPVER] === 6)) fam = v[I.S_IPVER]!;
     else if (has4 && has6) {
       const z6 = (!h[I.S_SRC6] || isZero(b, v[I.S_SRC6]!, 16)) && (!h[I.S_DST6] || isZero(b, v[I.S_DST6]!, 16));
       const z4 = (!h[I.S_SRC4] || isZero(b, v[I.S_SRC4]!, 4)) && (!h[I.S_DST4] || isZero(b, v[I.S_DST4]!, 4));
@@ -846,17 +894,31 @@ export class FlowDecoder {
       r.src_port = 0;
     }
     r.tcp_flags = h[I.S_TCP_FLAGS] ? v[I.S_TCP_FLAGS]! & 0xff : 0;
+    if (pi) {
+      r.src_addr = wordsToAddr(pi.s0, pi.s1, pi.s2, pi.s3);
+      r.dst_addr = wordsToAddr(pi.d0, pi.d1, pi.d2, pi.d3);
+      r.proto = pi.proto;
+      r.src_port = pi.srcPort;
+      r.dst_port = pi.dstPort;
+      r.tcp_flags = pi.tcpFlags;
+    }
     r.in_if = h[I.S_IN_IF] ? Math.min(v[I.S_IN_IF]!, MAX_U32) : 0;
     r.out_if = h[I.S_OUT_IF] ? Math.min(v[I.S_OUT_IF]!, MAX_U32) : 0;
     r.src_asn = h[I.S_SRC_AS] ? Math.min(v[I.S_SRC_AS]!, MAX_U32) : 0;
     r.dst_asn = h[I.S_DST_AS] ? Math.min(v[I.S_DST_AS]!, MAX_U32) : 0;
-    r.src_mac = t.srcMacSlot >= 0 ? v[t.srcMacSlot]! : 0;
-    r.dst_mac = t.dstMacSlot >= 0 ? v[t.dstMacSlot]! : 0;
+    r.src_mac = t.srcMacSlot >= 0 ? v[t.srcMacSlot]! : pi ? pi.srcMac : 0;
+    r.dst_mac = t.dstMacSlot >= 0 ? v[t.dstMacSlot]! : pi ? pi.dstMac : 0;
     // flowDirection: 0 ingress, 1 egress (enrichment recomputes it from local prefixes).
     r.direction = h[I.S_DIR] ? (v[I.S_DIR] === 0 ? 1 : v[I.S_DIR] === 1 ? 2 : 0) : 0;
     r.peer_addr = r.direction === 1 ? r.src_addr : r.dst_addr;
-    r.bytes = t.bytesSlot >= 0 ? v[t.bytesSlot]! * rate : 0;
-    r.packets = t.pktsSlot >= 0 ? v[t.pktsSlot]! * rate : 0;
+    if (pi) {
+      // one sampled packet: its IP length (ipTotalLength when given, else the IP header's), once
+      r.bytes = (t.bytesSlot >= 0 ? v[t.bytesSlot]! : h[I.S_IP_TOTAL_LEN] ? v[I.S_IP_TOTAL_LEN]! : pi.bytes) * rate;
+      r.packets = (t.pktsSlot >= 0 ? v[t.pktsSlot]! : 1) * rate;
+    } else {
+      r.bytes = t.bytesSlot >= 0 ? v[t.bytesSlot]! * rate : 0;
+      r.packets = t.pktsSlot >= 0 ? v[t.pktsSlot]! * rate : 0;
+    }
     this.times(r, h, dom, false);
     this.out.push(r);
 

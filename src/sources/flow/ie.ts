@@ -13,6 +13,7 @@ export const RD_OFFSET = 1; // the field's byte offset is stored (addresses: cop
 export const RD_MAC = 2; // 6 bytes → 48-bit number
 export const RD_NTP_US = 3; // NTP 64-bit timestamp → epoch ms (dateTimeMicroseconds)
 export const RD_NTP_NS = 4; // NTP 64-bit timestamp → epoch ms (dateTimeNanoseconds)
+export const RD_SECTION = 5; // packet section (IE 315, 313): offset in the slot, length in the slot after it
 
 let n = 0;
 const slot = (): number => n++;
@@ -75,6 +76,13 @@ export const S_PKT_INTERVAL = slot(); // 305 samplingPacketInterval
 export const S_PKT_SPACE = slot(); // 306 samplingPacketSpace
 export const S_SAMP_SIZE = slot(); // 309 samplingSize
 export const S_SAMP_POP = slot(); // 310 samplingPopulation
+// Packet sections (RFC 7133 / RFC 5477): a sampled packet's leading bytes, decoded by the packet parser
+export const S_FRAME = slot(); // 315 dataLinkFrameSection (offset)
+export const S_FRAME_LEN = slot(); // its length
+export const S_IPHDR = slot(); // 313 ipHeaderPacketSection (offset)
+export const S_IPHDR_LEN = slot(); // its length
+export const S_FRAME_SIZE = slot(); // 312 dataLinkFrameSize
+export const S_IP_TOTAL_LEN = slot(); // 224 ipTotalLength
 // RFC 5103 reverse IEs (enterprise 29305)
 export const R_BYTES = slot();
 export const R_PKTS = slot();
@@ -112,6 +120,10 @@ export const IANA_IES: ReadonlyMap<number, IeSpec> = new Map<number, IeSpec>([
   [86, u(S_PKTS_TOT)],
   [23, u(S_OUT_BYTES)],
   [24, u(S_OUT_PKTS)],
+  [315, { slot: S_FRAME, read: RD_SECTION, minLen: 1, maxLen: 0xfffe }],
+  [313, { slot: S_IPHDR, read: RD_SECTION, minLen: 1, maxLen: 0xfffe }],
+  [312, u(S_FRAME_SIZE)],
+  [224, u(S_IP_TOTAL_LEN)],
   [4, u(S_PROTO)],
   [6, u(S_TCP_FLAGS)], // 1 byte in v9, 2 in IPFIX (reduced-size or not): the low byte holds the flags
   [7, u(S_SRC_PORT)],

@@ -5,6 +5,7 @@
  * fixed, computed once per template, relative to the start of the record — or, after a
  * variable-length field, relative to the end of that field (an RD_VARLEN op moves the base; its
  * "slot" is the length of the fixed segment that follows, checked against the set's end).
+ * Fixed-length packet sections (IE 315/313) are RD_SECTION ops (offset and length into two slots).
  * Only IEs the decoder uses become ops; everything else (unknown IEs, enterprise IEs, repeated IEs
  * after the first, fields of an unusable length) is skipped by its length at no per-record cost.
  */
@@ -15,6 +16,7 @@ import {
   R_BYTES_TOT,
   R_PKTS,
   R_PKTS_TOT,
+  RD_SECTION,
   REVERSE_IES,
   REVERSE_PEN,
   S_BYTES,
@@ -98,7 +100,15 @@ export function compileTemplate(
       if (lastVarOp >= 0) ops[lastVarOp + 1] = seg;
       else firstSeg = seg;
       lastVarOp = ops.length;
-      ops.push(RD_VARLEN, 0, seg, 0);
+      // A variable-length packet section (IE 315/313) keeps its content's offset and length: the
+      // op's last int is the section's slot + 1 (0: the field is skipped).
+      const vs = specFor(f);
+      let keep = 0;
+      if (vs && vs.read === RD_SECTION && has[vs.slot] === 0) {
+        has[vs.slot] = 1;
+        keep = vs.slot + 1;
+      }
+      ops.push(RD_VARLEN, 0, seg, keep);
       total += 1;
       seg = 0;
       continue;
