@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-test-deps.sh || exit 1
-npx tsc -p tsconfig.json || { echo "0 passed, 1 failed (build)"; exit 1; }
+npm run build --silent || { echo "0 passed, 1 failed (build: server and console)"; exit 1; }
 npx tsc -p tsconfig.test.json --noEmit || { echo "0 passed, 1 failed (type check of tests)"; exit 1; }
 
 mkdir -p test-artifacts

@@ -23,12 +23,13 @@ import type { ListenAddress } from '../config/index.js';
 import { openAsnLookup, type AsnLookup } from '../enrich/asn.js';
 import { formatIP } from '../net/ip.js';
 import { formatMac, parseMac } from '../net/mac.js';
-import { FILTER_ALIASES, FilterError, MAX_FILTER_LENGTH, parseFilter, SYMBOLIC_VALUES } from '../query/filter.js';
+import { FILTER_ALIASES, FilterError, formatFilter, MAX_FILTER_LENGTH, parseFilter, SYMBOLIC_VALUES } from '../query/filter.js';
 import { DIMENSIONS, DIRECTION_NAMES, FIELDS, METRICS, type MetricName } from '../schema/fields.js';
 import { QueryError } from '../store/compile.js';
 import type { FilterExpr, GroupBy, Row } from '../store/query.js';
 import type { FlowStore } from '../store/store.js';
 import { fileMetricsSource, Histogram, renderMetrics, shareByExporter, type ApiStats, type MetricsSource } from './metrics.js';
+import { defaultConsoleDir, isConsolePath, StaticFiles } from './static.js';
 
 export const API_PREFIX = '/api/v1';
 const HOUR = 3_600_000;
@@ -48,6 +49,8 @@ export interface ApiOptions {
   cacheMs?: number;
   /** Window of the per-exporter IPv6 share gauges, ms (default 1 h). */
   shareWindowMs?: number;
+  /** The built web console served on paths outside /api/ and /metrics (default dist/console; null: none). docs/console.md */
+  consoleDir?: string | null;
   now?: () => number;
 }
 
@@ -100,17 +103,19 @@ export class Api {
   private readonly log: (line: string) => void;
   private readonly now: () => number;
   private readonly cacheMs: number;
+  private readonly console: StaticFiles | null;
 
   constructor(private readonly o: ApiOptions) {
+    this.console = o.consoleDir === null ? null : new StaticFiles(o.consoleDir ?? defaultConsoleDir());
     this.metrics = o.metrics ?? fileMetricsSource(o.dataDir);
     this.log = o.log ?? ((l) => process.stderr.write(`v6scope api: ${l}\n`));
     this.now = o.now ?? Date.now;
     this.cacheMs = o.cacheMs ?? 10_000;
     this.endpoints = [
       [/^\/api\/v1\/share$/, 'share', { params: [...RANGE, 'filter', 'by', 'bucket', 'series', 'sort', 'limit'], run: (p) => this.share(p) }],
-      [/^\/api\/v1\/laggards$/, 'laggards', { params: [...RANGE, 'by', 'limit'], cache: true, run: (p) => this.laggards(p) }],
-      [/^\/api\/v1\/floor$/, 'floor', { params: [...RANGE, 'top'], cache: true, run: (p) => this.floor(p) }],
-      [/^\/api\/v1\/fixes$/, 'fixes', { params: [...RANGE, 'limit'], cache: true, run: (p) => this.fixes(p) }],
+      [/^\/api\/v1\/laggards$/, 'laggards', { params: [...RANGE, 'by', 'sort', 'filter', 'limit'], cache: true, run: (p) => this.laggards(p) }],
+      [/^\/api\/v1\/floor$/, 'floor', { params: [...RANGE, 'filter', 'top'], cache: true, run: (p) => this.floor(p) }],
+      [/^\/api\/v1\/fixes$/, 'fixes', { params: [...RANGE, 'filter', 'limit'], cache: true, run: (p) => this.fixes(p) }],
       [/^\/api\/v1\/devices$/, 'devices', { params: [...RANGE], cache: true, run: (p) => this.devices(p) }],
       [/^\/api\/v1\/devices\/([^/]+)$/, 'device', { params: [...RANGE], cache: true, run: (p, m) => this.device(p, m[1]!) }],
       [/^\/api\/v1\/exporters$/, 'exporters', { params: [], run: async () => this.exporters() }],
@@ -154,6 +159,12 @@ export class Api {
       json(500, { error: { status: 500, code: 'internal', message: `internal error (id ${id}; the details are in the server log)`, id } });
     };
     try {
+      // The console's files are public (they hold no data); its /api calls carry the token.
+      if (this.console && isConsolePath((req.url ?? '/').split('?', 1)[0]!)) {
+        res.once('finish', () => this.stats.requests.set(`console ${res.statusCode}`, (this.stats.requests.get(`console ${res.statusCode}`) ?? 0) + 1));
+        this.console.handle(req, res);
+        return;
+      }
       if (this.o.token && !checkBearer(req.headers.authorization, this.o.token)) {
         throw new ApiError(401, 'unauthorized', 'missing or wrong access token: send "Authorization: Bearer <token>"');
       }
@@ -309,8 +320,16 @@ export class Api {
     return this.asnPromise;
   }
 
-  private findContext(r: { since: number; until: number }): Promise<FindContext> {
-    return this.cached(`find ${r.since} ${r.until}`, async () => buildFindContext(this.o.store, r.since, r.until, { asn: await this.asn() }));
+  /** The find-and-fix context of a range (and filter: its canonical text is part of the cache key). */
+  private findContext(r: { since: number; until: number }, filter?: FilterExpr): Promise<FindContext> {
+    const key = `find ${r.since} ${r.until}${filter ? ` ${formatFilter(filter)}` : ''}`;
+    return this.cached(key, async () => buildFindContext(this.o.store, r.since, r.until, { asn: await this.asn(), filter }));
+  }
+
+  private sortMetric(p: Params): MetricName {
+    const v = p.get('sort') ?? 'bytes';
+    if (!(METRICS as readonly string[]).includes(v)) throw new ApiError(400, 'bad_parameter', `sort must be one of ${METRICS.join(', ')}, got "${v}"`, { param: 'sort' });
+    return v as MetricName;
   }
 
   private noData(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -389,30 +408,34 @@ export class Api {
 
   private async laggards(p: Params): Promise<unknown> {
     const by = this.laggardBy(p);
+    const sort = this.sortMetric(p);
     const limit = this.int(p, 'limit', 20, 10_000);
+    const filter = await this.filter(p);
     const range = await this.range(p);
     if (!range) return this.noData();
-    const ctx = await this.findContext(range);
+    const ctx = await this.findContext(range, filter);
     const names = await this.deviceNames();
-    const list = laggards(ctx, by).slice(0, limit);
-    return { by, ...isoRange(range), now: currentShare(ctx), ipv4: { ...ctx.total.ipv4 }, laggards: list.map((l) => ({ ...l, name: by === 'device' ? (names.get(l.key) ?? null) : undefined })) };
+    const list = laggards(ctx, by, { sort }).slice(0, limit);
+    return { by, sort, ...isoRange(range), ...filterEcho(p), now: currentShare(ctx), ipv4: { ...ctx.total.ipv4 }, laggards: list.map((l) => ({ ...l, name: by === 'device' ? (names.get(l.key) ?? null) : undefined })) };
   }
 
   private async floor(p: Params): Promise<unknown> {
     const top = this.int(p, 'top', 5, 1000);
+    const filter = await this.filter(p);
     const range = await this.range(p);
     if (!range) return this.noData();
-    const ctx = await this.findContext(range);
-    return { ...isoRange(range), now: currentShare(ctx), ipv4: { ...ctx.total.ipv4 }, causes: floor(ctx, top) };
+    const ctx = await this.findContext(range, filter);
+    return { ...isoRange(range), ...filterEcho(p), now: currentShare(ctx), ipv4: { ...ctx.total.ipv4 }, causes: floor(ctx, top) };
   }
 
   private async fixes(p: Params): Promise<unknown> {
     const limit = this.int(p, 'limit', 10, 1000);
+    const filter = await this.filter(p);
     const range = await this.range(p);
     if (!range) return this.noData();
-    const ctx = await this.findContext(range);
+    const ctx = await this.findContext(range, filter);
     const names = await this.deviceNames();
-    return { ...isoRange(range), now: currentShare(ctx), fixes: fixes(ctx, { names }).slice(0, limit) };
+    return { ...isoRange(range), ...filterEcho(p), now: currentShare(ctx), fixes: fixes(ctx, { names }).slice(0, limit) };
   }
 
   private listDevices(r: { since: number; until: number }): Promise<Device[]> {
@@ -604,4 +627,10 @@ export async function startApiServer(opts: ApiOptions & { listen: readonly Liste
     throw new Error(`cannot listen on ${opts.listen.map((l) => l.text).join(', ')}: ${(e as Error).message}`);
   }
   return { api, addresses, close };
+}
+
+/** The filter as the client sent it, echoed in find-and-fix answers (absent when none). */
+function filterEcho(p: Params): { filter?: string } {
+  const f = p.get('filter');
+  return f !== undefined && f.trim() !== '' ? { filter: f } : {};
 }

@@ -189,7 +189,11 @@ describe('errors', () => {
     ['/api/v1/share?series=maybe', 'bad_parameter', 'series'],
     ['/api/v1/share?groupby=device', 'unknown_parameter', 'groupby'],
     ['/api/v1/share?by=device&by=app', 'duplicate_parameter', 'by'],
-    ['/api/v1/laggards?filter=family%3D4', 'unknown_parameter', 'filter'],
+    ['/api/v1/laggards?filter=famly%3D4', 'bad_filter', 'filter'],
+    ['/api/v1/floor?filter=dst_addr%20%3C%3C%202001%3Adb8%3A%3A%2F129', 'bad_filter', 'filter'],
+    ['/api/v1/fixes?filter=(family%3D4', 'bad_filter', 'filter'],
+    ['/api/v1/laggards?sort=octets', 'bad_parameter', 'sort'],
+    ['/api/v1/devices?filter=family%3D4', 'unknown_parameter', 'filter'],
     ['/api/v1/flows?cursor=abc', 'bad_parameter', 'cursor'],
     ['/api/v1/dns/names?status=maybe', 'bad_parameter', 'status'],
   ])('%s → 400 %s', async (url, code, param) => {
@@ -200,7 +204,8 @@ describe('errors', () => {
   });
 
   it('unknown paths → 404, other methods → 405, both JSON', async () => {
-    for (const p of ['/', '/api/v2/share', '/api/v1/shares', '/api/v1/devices/a/b', '/metrics/x']) {
+    // (paths outside /api/ and /metrics are the web console's: test/server/static.test.ts)
+    for (const p of ['/api', '/api/v2/share', '/api/v1/shares', '/api/v1/devices/a/b', '/metrics/x']) {
       const r = await get(p);
       expect(r.status, p).toBe(404);
       expect(r.json.error.code).toBe('not_found');
@@ -263,6 +268,26 @@ describe('find and fix endpoints', () => {
     expect(r.json.causes).toEqual(wire(floor(ctx, 3)));
     const sum = r.json.causes.reduce((a: number, c: any) => a + c.ipv4.bytes, 0);
     expect(sum).toBe(fx.truth.total.ipv4.bytes);
+  });
+
+  it('filter= on laggards, floor and fixes: the analyses on the slice (totals of the device from the ground truth)', async () => {
+    const nas = dev('nas');
+    const q = `filter=${encodeURIComponent('device = "nas"')}`;
+    const sliced = await buildFindContext(fx.store, fx.truth.start, fx.truth.end, { filter: parseFilter(`device_id = ${nas.mac}`) });
+    const l = await get(`/api/v1/laggards?by=app&sort=packets&limit=1000&${q}`);
+    expect(l.status, l.text).toBe(200);
+    expect(l.json).toMatchObject({ by: 'app', sort: 'packets', filter: 'device = "nas"' });
+    expect(l.json.ipv4).toEqual(nas.ipv4Totals);
+    expect(l.json.laggards).toEqual(wire(laggards(sliced, 'app', { sort: 'packets' }).map((x) => ({ ...x, name: undefined }))));
+    for (const m of METRICS) expect(l.json.now[m]).toBeCloseTo(nas.ipv6Totals[m] / (nas.ipv4Totals[m] + nas.ipv6Totals[m]), 12);
+    const f = await get(`/api/v1/floor?${q}`);
+    expect(f.json.causes).toEqual(wire(floor(sliced, 5)));
+    const x = await get(`/api/v1/fixes?${q}`);
+    expect(x.json.fixes).toEqual(wire(fixes(sliced, { names }).slice(0, 10)));
+    expect(x.json.fixes[0].id).toBe('p2p-binding:' + nas.mac);
+    // keeping only IPv4 moves no byte between causes
+    const v4 = await get(`/api/v1/floor?filter=${encodeURIComponent('family = 4')}`);
+    expect(v4.json.causes.map((c: any) => [c.cause, c.ipv4])).toEqual(floor(ctx, 5).map((c) => [c.cause, c.ipv4]));
   });
 
   it('fixes: fixes() of the analysis, biggest gain first', async () => {
