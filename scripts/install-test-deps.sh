@@ -9,6 +9,7 @@
 # - pmacct, nfdump-sflow, iputils-ping: pmacctd (sfprobe/nfprobe) in a test namespace, sfcapd as the sFlow cross-check.
 # - prometheus: promtool lints the /metrics exposition.
 # - clickhouse-server: the ClickHouse store's tests start their own server on loopback.
+# - zookeeper (with a Java runtime): coordination for the replicated ClickHouse engines' test.
 # - chromium: the web console's end-to-end tests drive it headless (playwright-core).
 # - libxml2-utils: xmllint checks the report's SVG charts are well-formed XML.
 # - fonts-dejavu-core, fonts-liberation: text in the PNG charts (resvg) and in Chromium's screenshots.
@@ -32,6 +33,7 @@ command -v sfcapd >/dev/null 2>&1 || need+=(nfdump-sflow)
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || [ -x /usr/bin/clickhouse ] || need+=(clickhouse-server)
+[ -e /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1 || need+=(zookeeper)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)

@@ -2,6 +2,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { configuredStoreExists } from '../store/index.js';
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {
@@ -24,12 +26,27 @@ export function globals(cmd: Command): GlobalOptions {
     if (optionSource(cmd, 'data') === 'cli') throw new UsageError('--data needs a directory');
     data = './data';
   }
-  return {
+  const g: GlobalOptions = {
     data: path.resolve(data),
     config: (o.config as string | undefined) ?? process.env.V6SCOPE_CONFIG,
     json: Boolean(o.json),
     quiet: Boolean(o.quiet),
   };
+  lastGlobals = g;
+  return g;
+}
+
+/** The global options the running command resolved last (see storeExists). */
+let lastGlobals: GlobalOptions | undefined;
+
+/** The --config file (or the defaults); mistakes in it are usage errors (exit code 2). */
+export function configOf(g: Pick<GlobalOptions, 'config'>): Config {
+  try {
+    return loadConfig(g.config || undefined);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(`config ${e.message}`);
+    throw e;
+  }
 }
 
 function optionSource(cmd: Command, key: string): string | undefined {
@@ -40,8 +57,18 @@ function optionSource(cmd: Command, key: string): string | undefined {
   return undefined;
 }
 
-export function storeExists(dataDir: string): boolean {
-  return existsSync(path.join(dataDir, 'v6scope.duckdb'));
+/**
+ * Whether the command has a store to read (the one `openStore(globals)` opens): the configured
+ * DuckDB file exists, or the configuration names ClickHouse. Given only a data directory, the
+ * configuration of the running command's global options is used when they name that directory
+ * (so `storeExists(g.data)` and `storeExists(g)` agree), else DATA/v6scope.duckdb.
+ */
+export function storeExists(where: string | Pick<GlobalOptions, 'data' | 'config'>): boolean {
+  if (typeof where === 'string') {
+    if (lastGlobals && lastGlobals.data === path.resolve(where)) return storeExists(lastGlobals);
+    return existsSync(path.join(where, 'v6scope.duckdb'));
+  }
+  return configuredStoreExists(configOf(where), where.data);
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
+import { ConfigError } from '../config/index.js';
 import { UsageError } from './common.js';
 import { register as registerFields } from './commands/fields.js';
 import { register as registerIngest } from './commands/ingest.js';
@@ -54,6 +55,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof UsageError) {
       process.stderr.write(`v6scope: ${e.message}\n`);
+      return 2;
+    }
+    // A mistake in the --config file (read when a command opens its store): a usage error too.
+    if (e instanceof ConfigError) {
+      process.stderr.write(`v6scope: config ${e.message}\n`);
       return 2;
     }
     const err = e as Error;

@@ -5,25 +5,17 @@
  * reported and the others keep running (if nothing runs at all, start fails).
  */
 import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { retentionOf, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { LocalEnricher } from '../enrich/local.js';
-import { openClickHouseStore, openDuckDBStore } from '../store/index.js';
+import { openConfiguredStore as openStoreOf } from '../store/index.js';
 import type { FlowStore } from '../store/store.js';
 import { CollectorSet } from './collector.js';
 import { startLiveCapture, type LiveCapture, type LiveCaptureResult } from './live-capture.js';
 import { StoreWriter } from './writer.js';
 
-/** Open the store the configuration names. */
-export async function openConfiguredStore(config: Config, dataDir: string): Promise<FlowStore> {
-  const retention = retentionOf(config);
-  if (config.store.kind === 'clickhouse') {
-    const c = config.store.clickhouse;
-    return openClickHouseStore({ ...(c.options as object), url: c.url, database: c.database, username: c.username, password: c.password, retention });
-  }
-  mkdirSync(dataDir, { recursive: true });
-  const file = config.store.duckdb.path ? path.resolve(dataDir, config.store.duckdb.path) : path.join(dataDir, 'v6scope.duckdb');
-  return openDuckDBStore({ path: file, retention });
+/** Open the store the configuration names; a daemon's ClickHouse store spools outages to disk (store.clickhouse.spool). */
+export function openConfiguredStore(config: Config, dataDir: string): Promise<FlowStore> {
+  return openStoreOf(config, dataDir, { spool: true });
 }
 
 export interface ServeOptions {

@@ -60,6 +60,16 @@ export interface ClickHouseConfig {
   database: string;
   username: string;
   password: string;
+  /** Cluster name of the servers' remote_servers ('' = one server): Distributed tables over `_local` ones. */
+  cluster: string;
+  /** HTTP URLs of every cluster node for the DDL (empty = the hosts system.clusters lists). */
+  cluster_nodes: string[];
+  /** Replicated* engines (ZooKeeper): zookeeper_path ('' = /clickhouse/tables/{shard}/{database}/{table}), replica ('' = {replica}). */
+  replicated: boolean;
+  zookeeper_path: string;
+  replica: string;
+  /** Disk spool of the writing daemons (`serve`, `capture`) for ClickHouse outages. */
+  spool: { enabled: boolean; dir: string; max_size: number };
   /** Extra options for the ClickHouse store, passed through as written. */
   options: Record<string, unknown>;
 }
@@ -122,7 +132,19 @@ export function defaultConfig(): Config {
     store: {
       kind: 'duckdb',
       duckdb: { path: '' },
-      clickhouse: { url: 'http://127.0.0.1:8123', database: 'v6scope', username: 'default', password: '', options: {} },
+      clickhouse: {
+        url: 'http://127.0.0.1:8123',
+        database: 'v6scope',
+        username: 'default',
+        password: '',
+        cluster: '',
+        cluster_nodes: [],
+        replicated: false,
+        zookeeper_path: '',
+        replica: '',
+        spool: { enabled: true, dir: '', max_size: 1 << 30 },
+        options: {},
+      },
     },
     retention: { ...DEFAULT_RETENTION, interval: 60 * MINUTE },
     batch: { max_flows: 32_768, max_delay: 1 * SECOND, max_pending: 8, max_pending_flows: 65_536 },
@@ -346,7 +368,18 @@ export function validateConfig(raw: unknown, file?: string, lineOf: (path: (stri
 
   const so = v.object(top.store, ['store'], ['kind', 'duckdb', 'clickhouse']);
   const dk = v.object(so.duckdb, ['store', 'duckdb'], ['path']);
-  const ck = v.object(so.clickhouse, ['store', 'clickhouse'], ['url', 'database', 'username', 'password', 'options']);
+  const ck = v.object(so.clickhouse, ['store', 'clickhouse'], ['url', 'database', 'username', 'password', 'cluster', 'cluster_nodes', 'replicated', 'zookeeper_path', 'replica', 'spool', 'options']);
+  if (ck.replicated !== undefined && ck.replicated !== null && typeof ck.replicated !== 'boolean') v.fail(['store', 'clickhouse', 'replicated'], `expected true or false, got ${describe(ck.replicated)}`);
+  const cs = v.object(ck.spool, ['store', 'clickhouse', 'spool'], ['enabled', 'dir', 'max_size']);
+  if (cs.enabled !== undefined && cs.enabled !== null && typeof cs.enabled !== 'boolean') v.fail(['store', 'clickhouse', 'spool', 'enabled'], `expected true or false, got ${describe(cs.enabled)}`);
+  const cluster = v.string(ck.cluster, ['store', 'clickhouse', 'cluster'], '');
+  if (cluster !== '' && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(cluster)) v.fail(['store', 'clickhouse', 'cluster'], `expected a cluster name of remote_servers, got ${JSON.stringify(cluster)}`);
+  const clusterNodes = v.list(ck.cluster_nodes, ['store', 'clickhouse', 'cluster_nodes']).map((x, i) => {
+    const u = v.string(x, ['store', 'clickhouse', 'cluster_nodes', i], '');
+    if (!/^https?:\/\/[^\s/]+/.test(u)) v.fail(['store', 'clickhouse', 'cluster_nodes', i], `expected an http:// or https:// URL, got ${JSON.stringify(u)}`);
+    return u;
+  });
+  if (clusterNodes.length > 0 && cluster === '') v.fail(['store', 'clickhouse', 'cluster_nodes'], 'needs store.clickhouse.cluster');
   const chOptions = ck.options === undefined || ck.options === null ? {} : ck.options;
   if (typeof chOptions !== 'object' || Array.isArray(chOptions)) v.fail(['store', 'clickhouse', 'options'], 'expected a mapping');
   const url = v.string(ck.url, ['store', 'clickhouse', 'url'], d.store.clickhouse.url);
@@ -359,6 +392,16 @@ export function validateConfig(raw: unknown, file?: string, lineOf: (path: (stri
       database: v.string(ck.database, ['store', 'clickhouse', 'database'], d.store.clickhouse.database),
       username: v.string(ck.username, ['store', 'clickhouse', 'username'], d.store.clickhouse.username),
       password: v.string(ck.password, ['store', 'clickhouse', 'password'], d.store.clickhouse.password),
+      cluster,
+      cluster_nodes: clusterNodes,
+      replicated: ck.replicated === true,
+      zookeeper_path: v.string(ck.zookeeper_path, ['store', 'clickhouse', 'zookeeper_path'], ''),
+      replica: v.string(ck.replica, ['store', 'clickhouse', 'replica'], ''),
+      spool: {
+        enabled: typeof cs.enabled === 'boolean' ? cs.enabled : d.store.clickhouse.spool.enabled,
+        dir: v.string(cs.dir, ['store', 'clickhouse', 'spool', 'dir'], ''),
+        max_size: v.size(cs.max_size, ['store', 'clickhouse', 'spool', 'max_size'], d.store.clickhouse.spool.max_size, 1 << 20, Number.MAX_SAFE_INTEGER),
+      },
       options: chOptions as Record<string, unknown>,
     },
   };

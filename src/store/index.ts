@@ -1,5 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { loadConfig, retentionOf, type Config } from '../config/index.js';
+import type { ClickHouseOptions } from './clickhouse/options.js';
+import { openClickHouseStore } from './clickhouse/store.js';
 import { openDuckDBStore } from './duckdb/store.js';
 import type { FlowStore, RetentionConfig } from './store.js';
 
@@ -12,8 +15,82 @@ export { openDuckDBStore } from './duckdb/store.js';
 export { openClickHouseStore, type ClickHouseFlowStore } from './clickhouse/store.js';
 export type { ClickHouseOptions, ClickHouseSpoolOptions } from './clickhouse/options.js';
 
-/** Open (creating if needed) the embedded store of a data directory: DATA/v6scope.duckdb. */
-export async function openStore(dataDir: string, retention?: RetentionConfig): Promise<FlowStore> {
+/**
+ * Where a command's store is: the data directory and the configuration file (the global options
+ * `--data` and `--config`; `GlobalOptions` of src/cli/common.ts is one).
+ */
+export interface StoreLocation {
+  readonly data: string;
+  /** YAML configuration file (undefined or '' = the defaults: DuckDB under `data`). */
+  readonly config?: string | undefined;
+}
+
+export interface OpenConfiguredOptions {
+  /**
+   * Use the ClickHouse disk spool (`store.clickhouse.spool`): only the writing daemons (`serve`,
+   * `capture`) do — one process per spool directory, since the spool is replayed by whoever opens
+   * it. Batch commands fail instead when ClickHouse is unreachable. Default false.
+   */
+  readonly spool?: boolean;
+}
+
+/** The DuckDB file a configuration names: `store.duckdb.path` under the data directory, else DATA/v6scope.duckdb. */
+export function duckdbFileOf(config: Config, dataDir: string): string {
+  return config.store.duckdb.path ? path.resolve(dataDir, config.store.duckdb.path) : path.join(dataDir, 'v6scope.duckdb');
+}
+
+/** The ClickHouse store options a configuration names (`store.clickhouse`, retention). */
+export function clickhouseOptionsOf(config: Config, dataDir: string, opts: OpenConfiguredOptions = {}): ClickHouseOptions {
+  const c = config.store.clickhouse;
+  return {
+    ...(c.options as Partial<ClickHouseOptions>),
+    url: c.url,
+    database: c.database,
+    username: c.username,
+    password: c.password,
+    retention: retentionOf(config),
+    ...(c.cluster ? { cluster: c.cluster } : {}),
+    ...(c.cluster_nodes.length ? { clusterNodes: c.cluster_nodes } : {}),
+    ...(c.replicated ? { replicated: { ...(c.zookeeper_path ? { zookeeperPath: c.zookeeper_path } : {}), ...(c.replica ? { replica: c.replica } : {}) } } : {}),
+    ...(opts.spool && c.spool.enabled
+      ? { spool: { dir: c.spool.dir ? path.resolve(dataDir, c.spool.dir) : path.join(dataDir, 'spool', 'clickhouse'), maxBytes: c.spool.max_size } }
+      : {}),
+  };
+}
+
+/** Open the store a configuration names (DuckDB under the data directory, or ClickHouse). */
+export async function openConfiguredStore(config: Config, dataDir: string, opts: OpenConfiguredOptions = {}): Promise<FlowStore> {
+  if (config.store.kind === 'clickhouse') {
+    const o = clickhouseOptionsOf(config, dataDir, opts);
+    try {
+      return await openClickHouseStore(o);
+    } catch (e) {
+      throw new Error(`cannot reach the ClickHouse store at ${o.url} (store.clickhouse.url): ${(e as Error).message}`);
+    }
+  }
   mkdirSync(dataDir, { recursive: true });
-  return openDuckDBStore({ path: path.join(dataDir, 'v6scope.duckdb'), retention });
+  return openDuckDBStore({ path: duckdbFileOf(config, dataDir), retention: retentionOf(config) });
+}
+
+/**
+ * Whether a command has a store to read: always for ClickHouse (the server is the store; an empty
+ * one answers "no data"), for DuckDB whether its file exists.
+ */
+export function configuredStoreExists(config: Config, dataDir: string): boolean {
+  return config.store.kind === 'clickhouse' || existsSync(duckdbFileOf(config, dataDir));
+}
+
+/**
+ * Open a command's store. With a location (`openStore(globals)`): the store the configuration file
+ * names (`--config` / V6SCOPE_CONFIG; without one, DuckDB under `--data`), without the ClickHouse
+ * spool (see OpenConfiguredOptions). Configuration mistakes throw ConfigError. With a directory
+ * only: the embedded store DATA/v6scope.duckdb (creating it if needed).
+ */
+export async function openStore(where: string | StoreLocation, retention?: RetentionConfig): Promise<FlowStore> {
+  if (typeof where !== 'string') {
+    const config = loadConfig(where.config || undefined);
+    return openConfiguredStore(retention ? { ...config, retention: { ...config.retention, ...retention } } : config, where.data);
+  }
+  mkdirSync(where, { recursive: true });
+  return openDuckDBStore({ path: path.join(where, 'v6scope.duckdb'), retention });
 }

@@ -71,7 +71,7 @@ export function register(program: Command): void {
         if (!g.quiet) process.stderr.write(`v6scope api: ${l}\n`);
       };
       const signal = untilSignal();
-      const store = await openStore(g.data);
+      const store = await openStore(g);
       try {
         const server = await startApiServer({
           store,

@@ -70,7 +70,7 @@ export function register(program: Command): void {
         throw new UsageError(`--local: ${(e as Error).message}`);
       }
       const summary = loadSummary(g.data);
-      const store = await openStore(g.data);
+      const store = await openStore(g);
       const ing = new AwsIngester({
         store,
         enricher,
@@ -171,7 +171,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top: expected a positive integer, got "${opts.top}"`);
       const summary = loadSummary(g.data);
       if (Object.keys(summary.objects).length === 0) throw new UsageError(`no AWS logs ingested in ${g.data} (run v6scope aws ingest first)`);
-      const store = storeExists(g.data) ? await openStore(g.data) : null;
+      const store = storeExists(g.data) ? await openStore(g) : null;
       let rep;
       try {
         rep = await awsReport(summary, store, { top });

@@ -55,7 +55,7 @@ export function register(program: Command): void {
         mode = parseInt(o.socketMode, 8);
       }
       if (o.socket === '') throw new UsageError('--socket needs a path');
-      const store = await openStore(g.data);
+      const store = await openStore(g);
       const stats = emptyDnstapStats();
       let pending: FactRow[] = [];
       let stored = 0;
@@ -155,7 +155,7 @@ export function register(program: Command): void {
       }
       for (const f of files) if (f !== '-' && !existsSync(f)) throw new UsageError(`no such file: ${f}`);
       const results: { file: string; lines: number; replies: number; rows: number; queries: number; other: number; malformed: number; errors: { line: number; message: string }[] }[] = [];
-      const store = await openStore(g.data);
+      const store = await openStore(g);
       try {
         for (const file of files) {
           const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
@@ -204,7 +204,7 @@ export function register(program: Command): void {
       if (o.status !== undefined && !(o.status in STATUS_TEXT)) throw new UsageError(`--status must be one of ${Object.keys(STATUS_TEXT).join(', ')}`);
       let entries: NameTableEntry[] = [];
       if (storeExists(g.data)) {
-        const store = await openStore(g.data);
+        const store = await openStore(g);
         try {
           entries = foldNameTable(store.facts ? await store.facts.read(DNS_ANSWERS, { since, until }) : []);
         } finally {

@@ -54,7 +54,7 @@ async function withStore(g: GlobalOptions, o: RangeOpts, fn: (store: FlowStore, 
   const since = o.since !== undefined ? parseTime(o.since, now, '--since') : undefined;
   const until = o.until !== undefined ? parseTime(o.until, now, '--until') : undefined;
   if (since !== undefined && until !== undefined && until <= since) throw new UsageError('empty time range: --until must be after --since');
-  const store = storeExists(g.data) ? await openStore(g.data) : null;
+  const store = storeExists(g.data) ? await openStore(g) : null;
   try {
     const range = store ? await resolveRange(store, o.since, o.until) : null;
     if (!store || !range) {

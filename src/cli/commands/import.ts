@@ -33,7 +33,7 @@ export function register(program: Command): void {
       const at = o.at !== undefined ? parseTime(o.at, now, '--at') : now;
       for (const f of files) if (f !== '-' && !existsSync(f)) throw new UsageError(`no such file: ${f}`);
       const results: { file: string; format: string; facts: number; skipped: number; errors: { line: number; message: string }[] }[] = [];
-      const store = await openStore(g.data);
+      const store = await openStore(g);
       try {
         for (const file of files) {
           const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');

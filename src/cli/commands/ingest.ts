@@ -32,7 +32,7 @@ export function register(program: Command): void {
       }
       const activeTimeoutMs = opts.activeTimeout ? parseDuration(opts.activeTimeout, '--active-timeout') : undefined;
       const idleTimeoutMs = opts.idleTimeout ? parseDuration(opts.idleTimeout, '--idle-timeout') : undefined;
-      const store = await openStore(g.data);
+      const store = await openStore(g);
       const results: IngestCaptureResult[] = [];
       try {
         for (const file of files) {

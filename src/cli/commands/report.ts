@@ -86,7 +86,7 @@ export function register(program: Command): void {
         else process.stdout.write(`no data in ${g.data} yet: run "v6scope ingest FILE" or "v6scope demo"\n`);
         return;
       }
-      const store = await openStore(g.data);
+      const store = await openStore(g);
       try {
         await runReport(store, { ...opts, json: g.json });
       } finally {

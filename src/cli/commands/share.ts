@@ -33,7 +33,7 @@ export function register(program: Command): void {
       if (since !== undefined && until !== undefined && until <= since) throw new UsageError('empty time range: --until must be after --since');
       if (opts.bucket !== undefined) parseDuration(opts.bucket, '--bucket');
       const empty = !storeExists(g.data);
-      const store = empty ? null : await openStore(g.data);
+      const store = empty ? null : await openStore(g);
       try {
         const range = store ? await resolveRange(store, opts.since, opts.until) : null;
         if (!store || !range) {

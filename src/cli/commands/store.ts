@@ -1,21 +1,24 @@
 /**
- * `v6scope store migrate` and `v6scope store check`: create or upgrade the store's schema
- * (idempotent), and report connectivity, tables, row counts and the ClickHouse spool's depth.
+ * `v6scope store migrate`, `v6scope store check` and `v6scope store repair`: create or upgrade the
+ * store's schema (idempotent); report connectivity, tables, row counts and the ClickHouse spool's
+ * depth; rebuild ClickHouse rollup buckets that differ from raw (after a crash in the middle of an
+ * INSERT, docs/clickhouse.md).
  *
- * Until the YAML configuration exists, the store is chosen with --store and the ClickHouse options
- * (--clickhouse-url, --clickhouse-database, --cluster, --cluster-node, --spool-dir,
- * --spool-max-bytes), which build the same ClickHouseOptions a configuration file will pass.
+ * The store is the one the configuration names (--config / V6SCOPE_CONFIG, `store:`), like every
+ * other command; --store with the ClickHouse options (--clickhouse-url, --clickhouse-database,
+ * --cluster, --cluster-node, --spool-dir, --spool-max-bytes) chooses one without a configuration
+ * file and builds the same ClickHouseOptions.
  */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { ClickHouseOptions } from '../../store/clickhouse/options.js';
 import { openClickHouseStore, type ClickHouseFlowStore } from '../../store/clickhouse/store.js';
-import { openStore } from '../../store/index.js';
+import { clickhouseOptionsOf, duckdbFileOf, openConfiguredStore, openStore } from '../../store/index.js';
 import type { FlowStore } from '../../store/store.js';
-import { displayPath, fmtBytes, fmtCount, globals, printJson, table, UsageError } from '../common.js';
+import { configOf, displayPath, fmtBytes, fmtCount, fmtTime, globals, parseTime, printJson, table, UsageError, type GlobalOptions } from '../common.js';
 
 interface StoreCliOptions {
-  store: string;
+  store?: string;
   clickhouseUrl: string;
   clickhouseDatabase: string;
   cluster?: string;
@@ -26,7 +29,7 @@ interface StoreCliOptions {
 
 function addStoreOptions(c: Command): Command {
   return c
-    .addOption(new Option('--store <kind>', 'which store').choices(['duckdb', 'clickhouse']).default('duckdb'))
+    .addOption(new Option('--store <kind>', 'which store (default: the one the --config file names; without one, duckdb)').choices(['duckdb', 'clickhouse']))
     .addOption(new Option('--clickhouse-url <url>', 'ClickHouse HTTP interface').default('http://127.0.0.1:8123').env('V6SCOPE_CLICKHOUSE_URL'))
     .option('--clickhouse-database <name>', 'ClickHouse database', 'v6scope')
     .option('--cluster <name>', 'ClickHouse cluster (remote_servers) for Distributed tables')
@@ -56,15 +59,45 @@ export function clickhouseOptions(o: StoreCliOptions, dataDir: string): ClickHou
   };
 }
 
-async function openFor(o: StoreCliOptions, dataDir: string): Promise<FlowStore> {
-  if (o.store === 'clickhouse') {
-    // Without the spool here: migrate and check must talk to ClickHouse (and fail when they cannot),
-    // but the spool's depth is read from its directory.
-    const { spool: _spool, ...rest } = clickhouseOptions(o, dataDir);
-    void _spool;
-    return openClickHouseStore(rest);
+/** A store opened for migrate/check/repair, and where it is (for messages and the spool). */
+interface Opened {
+  store: FlowStore;
+  /** URL or file, for messages. */
+  where: string;
+  /** The spool directory the writers of this store use (ClickHouse). */
+  spoolDir?: string;
+  /** The DuckDB file. */
+  file?: string;
+}
+
+/** What the command line names: --store with its options, else the configuration's store. */
+function target(o: StoreCliOptions, g: GlobalOptions): { kind: 'duckdb'; file: string } | { kind: 'clickhouse'; options: ClickHouseOptions } {
+  if (o.store === 'clickhouse') return { kind: 'clickhouse', options: clickhouseOptions(o, g.data) };
+  if (o.store === 'duckdb') return { kind: 'duckdb', file: path.join(g.data, 'v6scope.duckdb') };
+  const config = configOf(g);
+  // The spool the daemons (serve, capture) would write: its depth is shown, never replayed here.
+  if (config.store.kind === 'clickhouse') return { kind: 'clickhouse', options: clickhouseOptionsOf(config, g.data, { spool: true }) };
+  return { kind: 'duckdb', file: duckdbFileOf(config, g.data) };
+}
+
+async function openFor(o: StoreCliOptions, g: GlobalOptions): Promise<Opened> {
+  const t = target(o, g);
+  if (t.kind === 'clickhouse') {
+    // Without the spool here: migrate, check and repair must talk to ClickHouse (and fail when they
+    // cannot), and the spool belongs to the writer; its depth is read from its directory.
+    const { spool, ...rest } = t.options;
+    try {
+      return { store: await openClickHouseStore(rest), where: rest.url, ...(spool ? { spoolDir: spool.dir } : {}) };
+    } catch (e) {
+      throw new Error(`cannot reach the clickhouse store at ${rest.url}: ${(e as Error).message}`);
+    }
   }
-  return openStore(dataDir);
+  try {
+    const store = o.store === 'duckdb' ? await openStore(g.data) : await openConfiguredStore(configOf(g), g.data);
+    return { store, where: displayPath(t.file), file: t.file };
+  } catch (e) {
+    throw new Error(`cannot open the duckdb store ${displayPath(t.file)}: ${(e as Error).message}`);
+  }
 }
 
 export function register(program: Command): void {
@@ -72,7 +105,7 @@ export function register(program: Command): void {
 
   addStoreOptions(store.command('migrate').description('Create or upgrade the store schema (idempotent)')).action(async (o: StoreCliOptions, cmd: Command) => {
     const g = globals(cmd);
-    const s = await openFor(o, g.data); // opening migrates
+    const { store: s } = await openFor(o, g); // opening migrates
     try {
       if (s.kind === 'clickhouse') await (s as ClickHouseFlowStore).migrate();
       const tables = s.tables().map((t) => t.name);
@@ -85,25 +118,18 @@ export function register(program: Command): void {
 
   addStoreOptions(store.command('check').description('Report connectivity, tables, row counts and spool depth')).action(async (o: StoreCliOptions, cmd: Command) => {
     const g = globals(cmd);
-    if (o.store === 'clickhouse') clickhouseOptions(o, g.data); // usage errors first
-    let s: FlowStore;
-    try {
-      s = await openFor(o, g.data);
-    } catch (e) {
-      const where = o.store === 'clickhouse' ? o.clickhouseUrl : displayPath(g.data);
-      throw new Error(`cannot reach the ${o.store} store at ${where}: ${(e as Error).message}`);
-    }
+    target(o, g); // usage errors first
+    const { store: s, spoolDir, file } = await openFor(o, g);
     try {
       let report: Record<string, unknown>;
       if (s.kind === 'clickhouse') {
         const st = await (s as ClickHouseFlowStore).status();
         // The spool is the writer's directory: read its depth without replaying it.
         const { DiskSpool } = await import('../../store/clickhouse/spool.js');
-        const dir = clickhouseOptions(o, g.data).spool!.dir;
-        const sp = DiskSpool.open({ dir });
-        report = { store: 'clickhouse', connected: true, ...st, spool: { dir, ...sp.depth(), quarantined: sp.quarantined().length } };
+        const sp = spoolDir ? DiskSpool.open({ dir: spoolDir }) : null;
+        report = { store: 'clickhouse', connected: true, ...st, spool: sp ? { dir: spoolDir, ...sp.depth(), quarantined: sp.quarantined().length } : null };
       } else {
-        report = { store: 'duckdb', connected: true, file: path.join(g.data, 'v6scope.duckdb'), tables: (await s.rowCounts!()).map((t) => ({ name: t.table, rows: t.rows })) };
+        report = { store: 'duckdb', connected: true, file, tables: (await s.rowCounts!()).map((t) => ({ name: t.table, rows: t.rows })) };
       }
       if (g.json) {
         printJson(report);
@@ -130,4 +156,47 @@ export function register(program: Command): void {
       await s.close();
     }
   });
+
+  addStoreOptions(store.command('repair').description('ClickHouse: rebuild rollup buckets whose totals differ from raw (after a crash mid-INSERT)'))
+    .option('--since <time>', 'first bucket to compare (default: all that raw and the rollup retain)')
+    .option('--until <time>', 'end, exclusive (default: all data)')
+    .addHelpText(
+      'after',
+      '\nCompares, bucket by bucket, each rollup (1 min, 5 min, 1 h) with raw grouped the same way on every node and\n' +
+        'rebuilds the buckets that differ from raw (delete mutation + INSERT ... SELECT). "serve" does this by itself for\n' +
+        'the batches it replays after an outage; run it by hand while nothing else writes (docs/clickhouse.md).',
+    )
+    .action(async (o: StoreCliOptions & { since?: string; until?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const now = Date.now();
+      const since = o.since !== undefined ? parseTime(o.since, now, '--since') : undefined;
+      const until = o.until !== undefined ? parseTime(o.until, now, '--until') : undefined;
+      if (since !== undefined && until !== undefined && until <= since) throw new UsageError('empty time range: --until must be after --since');
+      if (target(o, g).kind !== 'clickhouse') throw new UsageError('store repair is for the ClickHouse store (DuckDB writes raw and rollups in one transaction)');
+      const { store: s, where } = await openFor(o, g);
+      try {
+        const res = await (s as ClickHouseFlowStore).repair({ ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) });
+        if (g.json) printJson({ store: 'clickhouse', url: where, rebuilt: res.rebuilt, mismatched: res.mismatched, remaining: res.remaining });
+        else if (!g.quiet || res.remaining.length) {
+          const lines = [`clickhouse ${where}: ${res.rebuilt === 0 ? 'every rollup bucket equals raw' : `${res.rebuilt} rollup buckets differed from raw and were rebuilt`}`];
+          if (res.rebuilt > 0) {
+            lines.push(
+              table(
+                ['table', 'bucket', 'raw flows', 'rollup flows', 'node'],
+                res.mismatched.slice(0, 50).map((m) => [m.table, fmtTime(m.time), String(m.raw.flows), String(m.rollup.flows), m.node]),
+                [false, false, true, true, false],
+              ),
+            );
+            if (res.mismatched.length > 50) lines.push(`... and ${res.mismatched.length - 50} more (--json lists all)`);
+          }
+          process.stdout.write(`${lines.join('\n')}\n`);
+        }
+        if (res.remaining.length > 0) {
+          process.stderr.write(`v6scope: ${res.remaining.length} buckets still differ after rebuilding: something is writing meanwhile; run it again when writes stop\n`);
+          process.exitCode = 1;
+        }
+      } finally {
+        await s.close();
+      }
+    });
 }

@@ -15,6 +15,16 @@ export interface ClickHouseSpoolOptions {
   readonly retryMaxMs?: number;
 }
 
+export interface ClickHouseReplicationOptions {
+  /**
+   * ZooKeeper path of each table; `{database}` and `{table}` are filled in by v6scope, other
+   * `{macros}` by the server. Default `/clickhouse/tables/{shard}/{database}/{table}`.
+   */
+  readonly zookeeperPath?: string;
+  /** Replica name; default `{replica}` (the server's macro). */
+  readonly replica?: string;
+}
+
 export interface ClickHouseOptions {
   /** HTTP interface, e.g. http://127.0.0.1:8123 (inserts and queries go here). */
   readonly url: string;
@@ -38,6 +48,13 @@ export interface ClickHouseOptions {
    * Default: the hosts `system.clusters` lists for the cluster, with the scheme and port of `url`.
    */
   readonly clusterNodes?: readonly string[];
+  /**
+   * Replicated engines (ReplicatedMergeTree, ReplicatedSummingMergeTree) for raw, the rollups and
+   * the fact tables: the servers need ZooKeeper and the `{shard}`/`{replica}` macros (or the names
+   * given here). Open a store against every replica (or list them all as clusterNodes) so each gets
+   * the tables. Applies when tables are created; existing tables keep their engine.
+   */
+  readonly replicated?: boolean | ClickHouseReplicationOptions;
   /** Disk spool for outages; without it a failed INSERT fails `append`. */
   readonly spool?: ClickHouseSpoolOptions;
 }

@@ -41,6 +41,15 @@
  * survive a restart of v6scope: opening the store replays them, and opening works while ClickHouse
  * is down (schema migration is then the replay loop's first step).
  *
+ * Rollup repair: 18.16 writes raw's part of an INSERT before the views' parts, so a crash in
+ * between leaves rows in raw that a rollup lacks. When the replay finds a spooled batch already in
+ * raw, it compares each rollup's per-bucket totals with raw's over that batch's time range and
+ * rebuilds the buckets that differ (delete mutation + INSERT ... SELECT grouped as the view groups),
+ * before the batch leaves the spool; `repair()` (`v6scope store repair`) does it over any range.
+ *
+ * Replicas (`replicated` option): Replicated* engines with ZooKeeper paths; the rollups turn the
+ * replicated insert deduplication off (different batches can make identical rollup blocks).
+ *
  * Retention: 18.16 has no TTL, so `applyRetention` drops whole partitions that are older than the
  * cut-off (`DROP PARTITION ID`) and deletes the rest with a mutation (`ALTER TABLE ... DELETE`),
  * then waits for the mutation to finish (18.16 has no `mutations_sync`: it polls
@@ -153,6 +162,26 @@ export interface ClickHouseStatus {
   readonly spool: SpoolStatus | null;
 }
 
+export type RollupTotals = Record<(typeof METRICS)[number], number>;
+
+/** One rollup bucket whose totals differ from raw's (on one node, in cluster mode). */
+export interface RollupMismatch {
+  readonly node: string;
+  readonly table: string;
+  /** Bucket start, epoch ms. */
+  readonly time: number;
+  readonly raw: RollupTotals;
+  readonly rollup: RollupTotals;
+}
+
+export interface RepairResult {
+  /** Buckets found different from raw (each was rebuilt from raw). */
+  readonly mismatched: readonly RollupMismatch[];
+  readonly rebuilt: number;
+  /** Buckets still different after rebuilding (only with a concurrent writer); normally empty. */
+  readonly remaining: readonly RollupMismatch[];
+}
+
 /** A ClickHouse store; `migrate()` is what opening runs (idempotent, exposed for `v6scope store migrate`). */
 export interface ClickHouseFlowStore extends FlowStore {
   readonly facts: FactStore;
@@ -163,6 +192,13 @@ export interface ClickHouseFlowStore extends FlowStore {
   /** Connectivity, tables with row counts, spool depth. Throws when ClickHouse is unreachable. */
   status(): Promise<ClickHouseStatus>;
   rowCounts(): Promise<{ table: string; rows: number }[]>;
+  /**
+   * Compare each rollup with raw per bucket over [since, until) (default: all that both retain) and
+   * rebuild the buckets that differ from raw. Needed after ClickHouse crashed in the middle of an
+   * INSERT (18.16 writes raw's part before the views' parts); the replay loop runs it by itself for
+   * the batches it finds already stored. Run it while nothing else writes to the database.
+   */
+  repair(range?: { since?: number; until?: number }): Promise<RepairResult>;
 }
 
 class ClickHouseStore implements ClickHouseFlowStore {
@@ -204,9 +240,26 @@ class ClickHouseStore implements ClickHouseFlowStore {
     return n;
   }
 
-  /** POST one statement to the main server with Node's fetch and a hard deadline (always settles). */
-  private async http(sql: string, body?: Buffer): Promise<Buffer> {
-    const u = new URL(this.main.url);
+  /**
+   * POST one statement to the main server (or `url`) with Node's fetch and a hard deadline (always
+   * settles). A read (SELECT, SYSTEM SYNC) whose kept-alive connection the server closed just as it
+   * was reused ("other side closed": ClickHouse drops idle connections after keep_alive_timeout,
+   * 3 s on 18.16) is sent once more on a fresh one; writes are not (the spool and the batch-id check
+   * deal with an INSERT whose answer was lost).
+   */
+  private async http(sql: string, body?: Buffer, url: string = this.main.url): Promise<Buffer> {
+    const read = !body && /^\s*(SELECT|SYSTEM SYNC)\b/i.test(sql);
+    try {
+      return await this.httpOnce(sql, body, url);
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause;
+      if (!read || !cause || !['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'].includes(String(cause.code))) throw e;
+      return this.httpOnce(sql, body, url);
+    }
+  }
+
+  private async httpOnce(sql: string, body: Buffer | undefined, url: string): Promise<Buffer> {
+    const u = new URL(url);
     u.searchParams.set('database', this.opts.database);
     if (body) u.searchParams.set('query', sql);
     if (this.opts.cluster && body) u.searchParams.set('insert_distributed_sync', '1');
@@ -239,6 +292,11 @@ class ClickHouseStore implements ClickHouseFlowStore {
     return parseTSVWithNamesAndTypes(await this.http(`${sql} FORMAT TabSeparatedWithNamesAndTypes`));
   }
 
+  /** A SELECT on one node (its local tables), with the same deadline as `select`. */
+  private selectNode(node: Node, sql: string): Promise<TSVResult> {
+    return this.http(`${sql} FORMAT TabSeparatedWithNamesAndTypes`, undefined, node.url).then(parseTSVWithNamesAndTypes);
+  }
+
   private columnsOf(t: TableSpec): FieldDef[] {
     if (t.resolutionMs === 0) return FIELDS.map((f) => f as FieldDef);
     const dims = new Set(t.dimensions);
@@ -252,16 +310,39 @@ class ClickHouseStore implements ClickHouseFlowStore {
     return t.resolutionMs === 0 ? [...cols, [BATCH_ID, 'FixedString(16)']] : cols;
   }
 
+  /**
+   * The engine of a table: `<kind>(args)`, or with `replicated` `Replicated<kind>(zk path, replica,
+   * args)`. Rollups turn the replicated insert deduplication off: two batches can yield identical
+   * rollup blocks (same buckets and sums) and the second must not be dropped. (Raw blocks are
+   * unique by their batch ids; dedup there only drops an identical retry.)
+   */
+  private engine(kind: 'MergeTree' | 'SummingMergeTree', table: string, args: string[]): { engine: string; settings: string } {
+    const r = this.opts.replicated;
+    if (!r) return { engine: `${kind}${args.length ? `(${args.join(', ')})` : ''}`, settings: '' };
+    const o = typeof r === 'object' ? r : {};
+    const zkPath = (o.zookeeperPath ?? '/clickhouse/tables/{shard}/{database}/{table}').replace(/\{database\}/g, this.opts.database).replace(/\{table\}/g, table);
+    return {
+      engine: `Replicated${kind}(${[quoteString(zkPath), quoteString(o.replica ?? '{replica}'), ...args].join(', ')})`,
+      settings: kind === 'SummingMergeTree' ? ' SETTINGS replicated_deduplication_window = 0' : '',
+    };
+  }
+
   private localDDL(t: TableSpec | FactTable): string {
     const cols = this.storedColumns(t).map(([n, ty]) => `${d.quote(n)} ${ty}`).join(', ');
-    let engine: string;
-    if ('fields' in t) engine = `MergeTree PARTITION BY ${partitionOf(t.timeField, false)} ORDER BY (${d.quote(t.timeField)})`;
-    else if (t.resolutionMs === 0) engine = `MergeTree PARTITION BY ${partitionBy(t)} ORDER BY (${d.quote(TIME)})`;
-    else
-      engine =
-        `SummingMergeTree((${METRICS.map((m) => d.quote(m)).join(', ')})) PARTITION BY ${partitionBy(t)} ` +
-        `ORDER BY (${[TIME, ...t.dimensions].map((x) => d.quote(x)).join(', ')})`;
-    return `CREATE TABLE IF NOT EXISTS ${d.quote(this.local(t.name))} (${cols}) ENGINE = ${engine}`;
+    const table = this.local(t.name);
+    let e: { engine: string; settings: string };
+    let layout: string;
+    if ('fields' in t) {
+      e = this.engine('MergeTree', table, []);
+      layout = `PARTITION BY ${partitionOf(t.timeField, false)} ORDER BY (${d.quote(t.timeField)})`;
+    } else if (t.resolutionMs === 0) {
+      e = this.engine('MergeTree', table, []);
+      layout = `PARTITION BY ${partitionBy(t)} ORDER BY (${d.quote(TIME)})`;
+    } else {
+      e = this.engine('SummingMergeTree', table, [`(${METRICS.map((m) => d.quote(m)).join(', ')})`]);
+      layout = `PARTITION BY ${partitionBy(t)} ORDER BY (${[TIME, ...t.dimensions].map((x) => d.quote(x)).join(', ')})`;
+    }
+    return `CREATE TABLE IF NOT EXISTS ${d.quote(table)} (${cols}) ENGINE = ${e.engine} ${layout}${e.settings}`;
   }
 
   /** The Distributed table over the local ones (cluster mode); written tables shard by batch. */
@@ -522,6 +603,22 @@ class ClickHouseStore implements ClickHouseFlowStore {
         const toSend = send.filter((e) => group.indexOf(e) < upto);
         this.phase = `inserting ${toSend.length} batches from ${group[0]!.seq}`;
         if (toSend.length > 0) await this.insert(toSend[0]!, Buffer.concat(toSend.map((e) => spool.readBody(e))));
+        // Batches that had landed: their INSERT was cut off (ClickHouse crashed, the answer was lost)
+        // and 18.16 writes raw's part before the views' parts, so their rollup buckets may lack part
+        // of them. Check those buckets and rebuild them from raw while the batches are still spooled
+        // (no direct insert runs meanwhile; a failure retries the whole step).
+        const landed = group.slice(0, upto).filter((e) => e.table === RAW_TABLE && !toSend.includes(e));
+        if (landed.length > 0 && this.opts.replicated && this.opts.cluster) {
+          process.emitWarning(`v6scope: ${landed.length} batches had landed before their INSERT was answered; rollup repair is not supported with replicated tables in cluster mode: check with v6scope store repair on each shard`);
+        } else if (landed.length > 0) {
+          this.phase = `repairing the rollups of ${landed.length} batches that had landed`;
+          const res = await this.repairRange(Math.min(...landed.map((e) => e.minTime)), Math.max(...landed.map((e) => e.maxTime)) + 1);
+          if (res.rebuilt > 0) {
+            process.emitWarning(
+              `v6scope: ${res.rebuilt} rollup buckets (${[...new Set(res.mismatched.map((m) => m.table))].join(', ')}) lacked rows of a batch whose INSERT ClickHouse did not finish: rebuilt from raw`,
+            );
+          }
+        }
         for (const e of group.slice(0, upto)) spool.shift(e);
         delay = this.retryMinMs;
         if (spool.depth().batches === 0) this.lastError = undefined;
@@ -672,15 +769,133 @@ class ClickHouseStore implements ClickHouseFlowStore {
   }
 
   /** Wait until no mutation of `table` is pending (18.16 has no mutations_sync). */
-  private async waitForMutations(client: ClickHouseClient, table: string): Promise<void> {
+  private async waitForMutations(client: ClickHouseClient | Node, table: string): Promise<void> {
     const timeout = this.opts.mutationTimeoutMs ?? 600_000;
     const deadline = Date.now() + timeout;
+    const sel = (q: string): Promise<TSVResult> => ('admin' in client ? this.selectNode(client, q) : selectOn(client, q));
     for (let delay = 20; ; delay = Math.min(delay * 2, 1000)) {
-      const r = await selectOn(client, `SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = ${quoteString(table)} AND is_done = 0`);
+      const r = await sel(`SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = ${quoteString(table)} AND is_done = 0`);
       if (Number(r.rows[0]?.[0] ?? 0) === 0) return;
       if (Date.now() > deadline) throw new Error(`ClickHouse: delete mutation on ${table} still running after ${timeout} ms`);
       await new Promise((res) => setTimeout(res, delay));
     }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Rollup repair
+
+  /**
+   * Buckets of one rollup on one node whose totals differ from raw's in [lo, hi) (both aligned to
+   * the rollup's resolution), with both sides' totals. Raw is grouped exactly as the view groups it.
+   */
+  private async mismatchedBuckets(node: Node, t: TableSpec, lo: number, hi: number): Promise<RollupMismatch[]> {
+    const T = d.quote(TIME);
+    const range = `${T} >= ${quoteUInt(lo)} AND ${T} < ${quoteUInt(hi)}`;
+    const q = (x: string): string => d.quote(x);
+    const rawSide = METRICS.map((m) => `sum(${q(m)}) AS ${q(`r_${m}`)}, toUInt64(0) AS ${q(`x_${m}`)}`).join(', ');
+    const rollSide = METRICS.map((m) => `toUInt64(0), sum(${q(m)})`).join(', ');
+    const outer = METRICS.map((m) => `sum(${q(`r_${m}`)}) AS ${q(`sr_${m}`)}, sum(${q(`x_${m}`)}) AS ${q(`sx_${m}`)}`).join(', ');
+    const r = await this.selectNode(
+      node,
+      `SELECT ${q('b')}, ${outer} FROM (` +
+        `SELECT ${d.timeBucket(T, t.resolutionMs)} AS ${q('b')}, ${rawSide} FROM ${q(this.local(RAW_TABLE))} WHERE ${range} GROUP BY ${q('b')} ` +
+        `UNION ALL SELECT ${T} AS ${q('b')}, ${rollSide} FROM ${q(this.local(t.name))} WHERE ${range} GROUP BY ${q('b')}` +
+        `) GROUP BY ${q('b')} HAVING ${METRICS.map((m) => `${q(`sr_${m}`)} != ${q(`sx_${m}`)}`).join(' OR ')} ORDER BY ${q('b')}`,
+    );
+    return r.rows.map((row) => {
+      const raw: Record<string, number> = {};
+      const rollup: Record<string, number> = {};
+      METRICS.forEach((m, i) => {
+        raw[m] = Number(row[1 + 2 * i]);
+        rollup[m] = Number(row[2 + 2 * i]);
+      });
+      return { node: node.url, table: t.name, time: Number(row[0]), raw: raw as RollupTotals, rollup: rollup as RollupTotals };
+    });
+  }
+
+  /**
+   * Rebuild buckets of one rollup on one node from raw: delete their rows (a mutation, waited for),
+   * then INSERT ... SELECT grouped exactly as the materialized view groups. Inserting straight into
+   * the rollup table does not fire any view. Idempotent: a crash in between leaves a mismatch the
+   * next check finds again.
+   */
+  private async rebuildBuckets(node: Node, t: TableSpec, buckets: readonly number[]): Promise<void> {
+    const T = d.quote(TIME);
+    const table = this.local(t.name);
+    const dims = t.dimensions.map((x) => d.quote(x));
+    const cols = [T, ...dims, ...METRICS.map((m) => d.quote(m))];
+    for (let i = 0; i < buckets.length; i += 1000) {
+      const chunk = buckets.slice(i, i + 1000);
+      const list = chunk.map((b) => quoteUInt(b)).join(', ');
+      const lo = chunk[0]!;
+      const hi = chunk[chunk.length - 1]! + t.resolutionMs;
+      await this.http(`ALTER TABLE ${d.quote(table)} DELETE WHERE ${T} IN (${list})`, undefined, node.url);
+      await this.waitForMutations(node, table);
+      // The raw rows of exactly these buckets: time in [lo, hi) and its bucket in the list. (The
+      // bucket is aliased to time_received as in the view; both conditions hold either way.)
+      const bucket = d.timeBucket(T, t.resolutionMs);
+      await this.http(
+        `INSERT INTO ${d.quote(table)} (${cols.join(', ')}) SELECT ${bucket} AS ${T}, ${[...dims, ...METRICS.map((m) => `sum(${d.quote(m)}) AS ${d.quote(m)}`)].join(', ')} ` +
+          `FROM ${d.quote(this.local(RAW_TABLE))} WHERE ${T} >= ${quoteUInt(lo)} AND ${T} < ${quoteUInt(hi)} AND ${bucket} IN (${list}) ` +
+          `GROUP BY ${[T, ...dims].join(', ')}`,
+        undefined,
+        node.url,
+      );
+    }
+  }
+
+  /**
+   * Compare every rollup with raw over [since, until) on every node and rebuild the buckets that
+   * differ. Only buckets that lie wholly inside what raw and the rollup still retain are compared
+   * (retention may have cut raw in the middle of an hour). Writes must not run meanwhile: the
+   * replay loop calls it while the spool holds the batch (new batches queue behind it), `repair()`
+   * inside the write chain. Up to three rounds: a round that still finds differences (another
+   * writer's concurrent insert) rebuilds again.
+   */
+  private async repairRange(since: number | undefined, until: number | undefined): Promise<RepairResult> {
+    if (this.opts.replicated && this.opts.cluster) {
+      // Every node of the list would rebuild its shard's buckets, and replication would then
+      // multiply the rebuilt rows by the number of replicas.
+      throw new Error('rollup repair is not supported with replicated tables in cluster mode yet: open the store on one replica of each shard (without cluster) to repair it');
+    }
+    if (this.opts.replicated) {
+      // Compare only once this replica has every part the others wrote (raw's and the rollups').
+      for (const node of this.nodes) {
+        for (const t of this.specs) await this.http(`SYSTEM SYNC REPLICA ${d.quote(this.local(t.name))}`, undefined, node.url);
+      }
+    }
+    const found: RollupMismatch[] = [];
+    let remaining: RollupMismatch[] = [];
+    const rawFrom = this.retainedFrom.get(RAW_TABLE) ?? 0;
+    for (const t of this.specs.filter((x) => x.resolutionMs > 0)) {
+      const r = t.resolutionMs;
+      const floor = Math.max(rawFrom, this.retainedFrom.get(t.name) ?? 0);
+      const lo = Math.max(since === undefined ? 0 : Math.floor(since / r) * r, Math.ceil(floor / r) * r);
+      const hi = until === undefined ? Number.MAX_SAFE_INTEGER : Math.ceil(until / r) * r;
+      if (hi <= lo) continue;
+      for (const node of this.nodes) {
+        let bad = await this.mismatchedBuckets(node, t, lo, hi);
+        found.push(...bad);
+        for (let round = 0; round < 3 && bad.length > 0; round++) {
+          await this.rebuildBuckets(node, t, bad.map((b) => b.time));
+          bad = await this.mismatchedBuckets(node, t, lo, hi);
+        }
+        remaining = remaining.concat(bad);
+      }
+    }
+    return { mismatched: found, rebuilt: found.length, remaining };
+  }
+
+  async repair(range: { since?: number; until?: number } = {}): Promise<RepairResult> {
+    if (range.since !== undefined) quoteUInt(range.since);
+    if (range.until !== undefined) quoteUInt(range.until);
+    return this.serial(async () => {
+      if (!this.migrated) await this.migrate();
+      if (this.spool && this.spool.depth().batches > 0) {
+        throw new Error(`the ClickHouse spool holds ${this.spool.depth().batches} batches: repair once they are replayed (the replay repairs the batches it finds already stored)`);
+      }
+      return this.repairRange(range.since, range.until);
+    });
   }
 
   async rowCounts(): Promise<{ table: string; rows: number }[]> {
