@@ -3,8 +3,10 @@
  * access logs. Shares are IPv6 / (IPv4 + IPv6) of the same quantity (never a count over itself);
  * NODATA/SKIPDATA rows and rows without an address family are outside every denominator.
  *
- * Inputs: the AWS side aggregate (per VPC/subnet/interface, action, direction, latency histograms,
- * first-sighting totals) and the flow store (distinct clients and their /64 and /48 prefixes).
+ * Inputs: the flow store (per kind, VPC, subnet, interface, direction and action — the schema's
+ * vpc_id, subnet_id, interface_id, action and direction fields; distinct clients and their /64 and
+ * /48 prefixes) and the AWS side aggregate (first-sighting totals, NODATA/SKIPDATA, address
+ * classes, hourly trend, latency histograms).
  */
 import { formatIP } from '../net/ip.js';
 import type { AwsSummary, Counters } from '../sources/cloud/summary.js';
@@ -67,6 +69,40 @@ export interface AwsReport {
   mappedAsIPv4: number;
 }
 
+/** Flow log (VPC, TGW) figures from the store: per kind, VPC, subnet, interface, direction, action. */
+async function flowLogGroups(store: FlowStore, top: number) {
+  const range = await store.timeRange();
+  if (!range) return null;
+  const filter = { op: 'in', field: 'source_kind', values: [...FLOW_KINDS] } as const;
+  const by = async (field: string): Promise<[string, string, Counters][]> => {
+    const r = await store.query({ since: range.min, until: range.max + 1, filter, groupBy: [{ field }, { field: 'family' }], metrics: ['flows', 'bytes', 'packets'] });
+    return r.rows.map((row: Row) => [String(row[field]), String(row.family), { flows: Number(row.flows), bytes: Number(row.bytes), packets: Number(row.packets) }]);
+  };
+  const kinds = await by('source_kind');
+  const all = new Acc();
+  for (const [, fam, c] of kinds) all.add(fam, c);
+  const nonEmpty = (rows: [string, string, Counters][]) => rows.filter(([k]) => k !== '');
+  const dirName: Record<string, string> = { '0': 'unknown', '1': 'ingress', '2': 'egress' };
+  const reject = { v4: { flows: 0, rejected: 0 }, v6: { flows: 0, rejected: 0 } };
+  for (const [action, fam, c] of await by('action')) {
+    const r = fam === '6' ? reject.v6 : reject.v4;
+    r.flows += c.flows;
+    if (action === 'REJECT') r.rejected += c.flows;
+  }
+  return {
+    all: all.share(),
+    byKind: grouped(kinds),
+    byVpc: grouped(nonEmpty(await by('vpc_id')), top),
+    bySubnet: grouped(nonEmpty(await by('subnet_id')), top),
+    byInterface: grouped(nonEmpty(await by('interface_id')), top),
+    byDirection: grouped((await by('direction')).map(([d, fam, c]) => [dirName[d] ?? d, fam, c])),
+    reject: {
+      v4: { ...reject.v4, share: reject.v4.flows ? reject.v4.rejected / reject.v4.flows : null },
+      v6: { ...reject.v6, share: reject.v6.flows ? reject.v6.rejected / reject.v6.flows : null },
+    },
+  };
+}
+
 export function split(v4: number, v6: number): FamilySplit {
   return { v4, v6, share: v4 + v6 > 0 ? v6 / (v4 + v6) : null };
 }
@@ -122,26 +158,7 @@ function requestStats(c: RequestCell | undefined): RequestFamilyStats {
 
 export async function awsReport(summary: AwsSummary, store: FlowStore | null, opts: { top?: number } = {}): Promise<AwsReport> {
   const top = opts.top ?? 10;
-  const all = new Acc();
-  const kinds: [string, string, Counters][] = [];
-  const vpcs: [string, string, Counters][] = [];
-  const subnets: [string, string, Counters][] = [];
-  const ifaces: [string, string, Counters][] = [];
-  const dirs: [string, string, Counters][] = [];
-  const reject = { v4: { flows: 0, rejected: 0 }, v6: { flows: 0, rejected: 0 } };
-  for (const [key, c] of Object.entries(summary.vpc)) {
-    const [kind, vpc, subnet, iface, dir, action, fam] = key.split('|') as [string, string, string, string, string, string, string];
-    kinds.push([kind, fam, c]);
-    if (!FLOW_KINDS.has(kind)) continue;
-    all.add(fam, c);
-    if (vpc) vpcs.push([vpc, fam, c]);
-    if (subnet) subnets.push([subnet, fam, c]);
-    if (iface) ifaces.push([iface, fam, c]);
-    dirs.push([dir || 'unknown', fam, c]);
-    const r = fam === '6' ? reject.v6 : reject.v4;
-    r.flows += c.flows;
-    if (action === 'REJECT') r.rejected += c.flows;
-  }
+  const fl = store ? await flowLogGroups(store, top) : null;
   const unique = new Acc();
   for (const [key, c] of Object.entries(summary.unique)) {
     const [kind, fam] = key.split('|') as [string, string];
@@ -218,17 +235,14 @@ export async function awsReport(summary: AwsSummary, store: FlowStore | null, op
   return {
     objects: Object.keys(summary.objects).length,
     flowLogs: {
-      all: all.share(),
+      all: fl?.all ?? new Acc().share(),
       unique: unique.share(),
-      byKind: grouped(kinds.filter(([k]) => FLOW_KINDS.has(k))),
-      byVpc: grouped(vpcs, top),
-      bySubnet: grouped(subnets, top),
-      byInterface: grouped(ifaces, top),
-      byDirection: grouped(dirs),
-      reject: {
-        v4: { ...reject.v4, share: reject.v4.flows ? reject.v4.rejected / reject.v4.flows : null },
-        v6: { ...reject.v6, share: reject.v6.flows ? reject.v6.rejected / reject.v6.flows : null },
-      },
+      byKind: fl?.byKind ?? [],
+      byVpc: fl?.byVpc ?? [],
+      bySubnet: fl?.bySubnet ?? [],
+      byInterface: fl?.byInterface ?? [],
+      byDirection: fl?.byDirection ?? [],
+      reject: fl?.reject ?? { v4: { flows: 0, rejected: 0, share: null }, v6: { flows: 0, rejected: 0, share: null } },
       nodata: st('nodata'),
       skipdata: st('skipdata'),
       noFamily: st('no-family'),

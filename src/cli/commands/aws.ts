@@ -79,6 +79,8 @@ export function register(program: Command): void {
         kind: opts.kind as LogKind | undefined,
         format: opts.format,
         force: opts.force,
+        // Rows per store append (tuning and tests; default 65,536).
+        batchSize: process.env.V6SCOPE_AWS_BATCH_ROWS ? Math.max(1, Number(process.env.V6SCOPE_AWS_BATCH_ROWS)) || undefined : undefined,
         onWarning: (m) => {
           if (!g.quiet) process.stderr.write(`v6scope: ${m}\n`);
         },
@@ -143,6 +145,7 @@ export function register(program: Command): void {
             noFamily: r.noFamily,
             malformed: r.malformed,
             malformedSamples: r.malformedSamples,
+            resumedAfter: r.resumedAfter ?? 0,
             error: r.error ?? null,
           })),
         });
@@ -229,7 +232,7 @@ function renderText(rep: Report): string {
     );
     out += `\nREJECT share: IPv4 ${fmtShare(fl.reject.v4.share)} of ${fmtCount(fl.reject.v4.flows)} records, IPv6 ${fmtShare(fl.reject.v6.share)} of ${fmtCount(fl.reject.v6.flows)} records\n`;
     out += `NODATA ${fl.nodata}, SKIPDATA ${fl.skipdata} rows (no traffic, outside the shares)${fl.noFamily ? `; ${fl.noFamily} rows without an IP family (EFA)` : ''}\n`;
-    out += groupTable('By direction (flow-direction field)', fl.byDirection);
+    out += groupTable('By direction (flow-direction field, else from the local prefixes)', fl.byDirection);
     out += groupTable('By VPC', fl.byVpc);
     out += groupTable('By subnet', fl.bySubnet);
     out += groupTable('By interface / attachment', fl.byInterface);

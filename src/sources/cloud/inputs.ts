@@ -12,7 +12,7 @@
  */
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -184,4 +184,57 @@ export async function* readLines(src: Readable, onBytes?: (n: number) => void): 
   }
   rest += dec.end();
   if (rest.length) yield [rest.endsWith('\r') ? rest.slice(0, -1) : rest];
+}
+
+/** The first chunk of a stream, put back (for sniffing gzip), or null for an empty stream. */
+async function peek(src: Readable): Promise<Buffer | null> {
+  for (;;) {
+    const c = src.read() as Buffer | null;
+    if (c !== null) {
+      src.unshift(c);
+      return c;
+    }
+    if (src.readableEnded || src.destroyed) return null;
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        src.off('readable', done);
+        src.off('end', done);
+        src.off('close', done);
+        src.off('error', fail);
+        resolve();
+      };
+      const fail = (e: Error): void => {
+        src.off('readable', done);
+        src.off('end', done);
+        src.off('close', done);
+        reject(e);
+      };
+      src.once('readable', done);
+      src.once('end', done);
+      src.once('close', done);
+      src.once('error', fail);
+    });
+    const e = src.errored;
+    if (e) throw e;
+  }
+}
+
+/**
+ * The decompressed bytes of a stream (gzip detected by its magic bytes) as Buffers of up to 256 KiB,
+ * for the byte-level parsers. Lines can straddle chunks. `onBytes` reports compressed bytes read.
+ */
+export async function* readChunks(src: Readable, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
+  const head = await peek(src);
+  if (head === null) return;
+  const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes?.(chunk.length);
+      cb(null, chunk);
+    },
+  });
+  const out: Readable = gz
+    ? pipeline(src, count, createGunzip({ chunkSize: 1 << 18 }), () => undefined)
+    : pipeline(src, count, () => undefined);
+  yield* out as AsyncIterable<Buffer>;
 }

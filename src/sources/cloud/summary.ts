@@ -1,14 +1,12 @@
 /**
- * The AWS side aggregate: what the AWS report needs beyond the flow schema (VPC, subnet,
- * interface, action, NODATA/SKIPDATA, request latencies and statuses), plus the list of objects
- * already ingested so re-runs skip them. Bounded by the number of VPCs/subnets/interfaces, hours
- * and address classes — never by the number of records. Kept as JSON in DATA/aws/state.json.
- *
- * Proposed schema fields (so the stores could answer these per time range): vpc_id, subnet_id,
- * interface_id (string dimensions, raw table only), action (u8: 0 unknown, 1 accept, 2 reject,
- * rollup), and a `log_status` counter for NODATA/SKIPDATA rows in a small fact table.
+ * The AWS side aggregate: what the AWS report needs beyond the flow schema (NODATA/SKIPDATA rows,
+ * first sightings of connections logged on several interfaces, address classes, request latencies
+ * and statuses), plus the list of objects already ingested so re-runs skip them. Bounded by the
+ * number of hours and address classes — never by the number of records. Kept as JSON in
+ * DATA/aws/state.json. Per-VPC/subnet/interface figures and REJECT shares come from the store (the
+ * schema's vpc_id, subnet_id, interface_id and action fields).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { RequestAggregate } from './requests.js';
 
@@ -22,6 +20,8 @@ export interface ObjectEntry {
   size: number;
   /** ETag for S3 objects, mtime (ms) for files. */
   tag: string;
+  /** The identity its rows carry in the store (`log_object`). */
+  id?: string;
   kind: string;
   lines: number;
   records: number;
@@ -39,8 +39,6 @@ function addTo(m: Record<string, Counters>, key: string, flows: number, bytes: n
 }
 
 export class AwsSummary {
-  /** `${kind}|${vpc}|${subnet}|${interface}|${flowDirection}|${action}|${family}` → counters (every record). */
-  vpc: Record<string, Counters> = {};
   /** `${kind}|${family}` → counters of first sightings only (one connection seen on several interfaces counts once). */
   unique: Record<string, Counters> = {};
   /** `${kind}|nodata` / `${kind}|skipdata` / `${kind}|no-family` → rows. */
@@ -54,8 +52,8 @@ export class AwsSummary {
   requests = new RequestAggregate();
   objects: Record<string, ObjectEntry> = {};
 
-  addVpc(key: string, flows: number, bytes: number, packets: number): void {
-    addTo(this.vpc, key, flows, bytes, packets);
+  addCounters(m: Record<string, Counters>, key: string, flows: number, bytes: number, packets: number): void {
+    addTo(m, key, flows, bytes, packets);
   }
 
   addUnique(kind: string, family: number, bytes: number, packets: number): void {
@@ -73,7 +71,6 @@ export class AwsSummary {
 
   /** Add another summary's aggregates (not its object list). */
   merge(o: AwsSummary): void {
-    for (const [k, c] of Object.entries(o.vpc)) addTo(this.vpc, k, c.flows, c.bytes, c.packets);
     for (const [k, c] of Object.entries(o.unique)) addTo(this.unique, k, c.flows, c.bytes, c.packets);
     for (const [k, c] of Object.entries(o.hours)) addTo(this.hours, k, c.flows, c.bytes, c.packets);
     for (const [k, n] of Object.entries(o.status)) this.count(this.status, k, n);
@@ -85,7 +82,6 @@ export class AwsSummary {
   toJSON(): Record<string, unknown> {
     return {
       version: 1,
-      vpc: this.vpc,
       unique: this.unique,
       status: this.status,
       classes: this.classes,
@@ -99,7 +95,6 @@ export class AwsSummary {
   static fromJSON(j: any): AwsSummary {
     const s = new AwsSummary();
     if (!j || j.version !== 1) return s;
-    s.vpc = j.vpc ?? {};
     s.unique = j.unique ?? {};
     s.status = j.status ?? {};
     s.classes = j.classes ?? {};
@@ -125,11 +120,28 @@ export function loadSummary(dataDir: string): AwsSummary {
   }
 }
 
-/** Write atomically (temporary file + rename). */
+/** Write atomically and durably: temporary file, fsync, rename, fsync of the directory. */
 export function saveSummary(dataDir: string, s: AwsSummary): void {
   const p = summaryPath(dataDir);
-  mkdirSync(path.dirname(p), { recursive: true });
+  const dir = path.dirname(p);
+  mkdirSync(dir, { recursive: true });
   const tmp = `${p}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(s));
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, JSON.stringify(s));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, p);
+  try {
+    const d = openSync(dir, 'r');
+    try {
+      fsyncSync(d);
+    } finally {
+      closeSync(d);
+    }
+  } catch {
+    // directories cannot be fsynced on every platform; the rename is still atomic
+  }
 }

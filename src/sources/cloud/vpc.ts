@@ -144,7 +144,7 @@ export function isTgwFormat(fields: readonly string[]): boolean {
   return fields.some((f) => f === 'tgw-id' || f === 'tgw-attachment-id' || f === 'resource-type');
 }
 
-/** What a VPC flow record says beside the FlowRecord (for the AWS report, not in the schema). */
+/** The VPC/subnet/interface/action of a record (also in the FlowRecord's vpc_id, subnet_id, interface_id, action). */
 export interface VpcMeta {
   vpcId: string;
   subnetId: string;
@@ -250,6 +250,10 @@ export class VpcFormat {
     const r = emptyFlow();
     r.source_kind = this.sourceKind;
     r.exporter_name = meta.interfaceId;
+    r.interface_id = meta.interfaceId;
+    r.vpc_id = meta.vpcId;
+    r.subnet_id = meta.subnetId;
+    r.action = meta.action;
     r.family = fam;
     if (src) r.src_addr = src.addr;
     if (dst) r.dst_addr = dst.addr;

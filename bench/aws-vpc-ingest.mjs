@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+/**
+ * VPC Flow Logs (.log.gz) → store: v6scope's parse + store rate next to DuckDB's own `read_csv` of
+ * the same file into a table, in the same run (this machine is shared: the ratio is the figure).
+ *
+ * Usage: npx tsc -p tsconfig.json --outDir bench/work/aws-dist   (or npm run build, then DIST=dist)
+ *        node bench/aws-gen-vpc.mjs bench/work/vpc-1m.log.gz 1000000
+ *        node bench/aws-vpc-ingest.mjs bench/work/vpc-1m.log.gz [rounds=3] [store=duckdb]
+ *
+ * Each side runs in its own child process (so its peak RSS is its own), rounds alternate
+ * v6scope / peer / parse-only; the medians and the v6scope/peer ratio are printed. Wall and CPU
+ * seconds are both recorded (CPU includes DuckDB's worker threads).
+ * - parse-only: the same AwsIngester with a store whose append does nothing (where the time goes).
+ * - v6scope: `AwsIngester` (the `aws ingest` code path: gunzip, split, parse, side aggregate,
+ *   enrich, FlowStore.append into the DuckDB store with its raw table and three rollups).
+ * - peer: a DuckDB file database, `CREATE TABLE t AS SELECT * FROM read_csv(FILE, delim=' ',
+ *   header=true, columns={…14 v2 columns…})` — the native columnar CSV loader, no address parsing.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const DIST = process.env.DIST ?? 'bench/work/aws-dist';
+const here = fileURLToPath(import.meta.url);
+const root = path.resolve(path.dirname(here), '..');
+
+async function child(side, file, storeKind) {
+  // parse-only: the same code path with a store whose append does nothing (where the time goes)
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'v6scope-awsbench-'));
+  try {
+    const t0 = performance.now();
+    let lines = 0;
+    if (side === 'v6scope' || side === 'parse-only') {
+      if (side === 'parse-only') storeKind = 'null';
+      const dist = path.resolve(root, DIST);
+      const { AwsIngester } = await import(`${dist}/pipeline/ingest-aws.js`);
+      const { listLocal } = await import(`${dist}/sources/cloud/inputs.js`);
+      const { AwsSummary } = await import(`${dist}/sources/cloud/summary.js`);
+      const { LocalEnricher } = await import(`${dist}/enrich/local.js`);
+      const { openDuckDBStore } = await import(`${dist}/store/duckdb/store.js`);
+      const store =
+        storeKind === 'null'
+          ? { kind: 'null', append: async () => {}, close: async () => {} }
+          : await openDuckDBStore({ path: path.join(dir, 'flows.duckdb') });
+      const ing = new AwsIngester({ store, enricher: new LocalEnricher({ localPrefixes: [] }), dataDir: dir, summary: new AwsSummary() });
+      const t1 = performance.now();
+      const c1 = process.cpuUsage();
+      const r = await ing.ingest(listLocal(file)[0]);
+      if (r.error) throw new Error(r.error);
+      ing.save();
+      await store.close();
+      lines = r.lines - 1; // records, without the header line
+      const s = (performance.now() - t1) / 1000;
+      const cpu = process.cpuUsage(c1);
+      return { side, seconds: s, cpuSeconds: (cpu.user + cpu.system) / 1e6, lines, flows: r.flows, nodata: r.nodata, malformed: r.malformed, rssMB: process.resourceUsage().maxRSS / 1024 };
+    }
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const inst = await DuckDBInstance.create(path.join(dir, 'peer.duckdb'));
+    const c = await inst.connect();
+    const t1 = performance.now();
+    const c1 = process.cpuUsage();
+    await c.run(
+      `CREATE TABLE t AS SELECT * FROM read_csv('${file.replace(/'/g, "''")}', delim=' ', header=true, auto_detect=false, columns={` +
+        `'version':'INTEGER','account-id':'VARCHAR','interface-id':'VARCHAR','srcaddr':'VARCHAR','dstaddr':'VARCHAR','srcport':'VARCHAR','dstport':'VARCHAR',` +
+        `'protocol':'VARCHAR','packets':'VARCHAR','bytes':'VARCHAR','start':'BIGINT','end':'BIGINT','action':'VARCHAR','log-status':'VARCHAR'})`,
+    );
+    c.closeSync();
+    inst.closeSync();
+    const s = (performance.now() - t1) / 1000;
+    const cpu = process.cpuUsage(c1);
+    const inst2 = await DuckDBInstance.create(path.join(dir, 'peer.duckdb'));
+    const c2 = await inst2.connect();
+    lines = Number((await c2.runAndReadAll('SELECT count(*) FROM t')).getRowsJS()[0][0]);
+    c2.closeSync();
+    return { side, seconds: s, cpuSeconds: (cpu.user + cpu.system) / 1e6, lines, rssMB: process.resourceUsage().maxRSS / 1024 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--child') {
+  const r = await child(process.argv[3], process.argv[4], process.argv[5]);
+  process.stdout.write(JSON.stringify(r) + '\n');
+  process.exit(0);
+}
+
+const file = path.resolve(process.argv[2] ?? 'bench/work/vpc-1m.log.gz');
+const rounds = Number(process.argv[3] ?? 3);
+const storeKind = process.argv[4] ?? 'duckdb';
+const res = { v6scope: [], peer: [], 'parse-only': [] };
+for (let i = 0; i < rounds; i++) {
+  for (const side of ['v6scope', 'peer', 'parse-only']) {
+    const p = spawnSync(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), here, '--child', side, file, storeKind], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 24 });
+    if (p.status !== 0) throw new Error(`${side}: ${p.stderr}`);
+    const r = JSON.parse(p.stdout.trim().split('\n').pop());
+    res[side].push(r);
+    process.stderr.write(`round ${i + 1} ${side}: ${r.seconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(2)} s), ${Math.round(r.lines / r.seconds).toLocaleString('en')} lines/s, peak RSS ${r.rssMB.toFixed(0)} MB, load ${os.loadavg()[0].toFixed(1)}\n`);
+  }
+}
+const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const v = med(res.v6scope.map((r) => r.seconds));
+const p = med(res.peer.map((r) => r.seconds));
+const lines = res.v6scope[0].lines;
+if (res.peer[0].lines !== lines) throw new Error(`line counts differ: v6scope ${lines}, read_csv ${res.peer[0].lines}`);
+const out = {
+  file,
+  lines,
+  rounds,
+  v6scope: { seconds: v, linesPerSec: Math.round(lines / v), cpuSeconds: med(res.v6scope.map((r) => r.cpuSeconds)), peakRssMB: Math.round(Math.max(...res.v6scope.map((r) => r.rssMB))) },
+  parseOnly: { seconds: med(res['parse-only'].map((r) => r.seconds)), linesPerSec: Math.round(lines / med(res['parse-only'].map((r) => r.seconds))), cpuSeconds: med(res['parse-only'].map((r) => r.cpuSeconds)), peakRssMB: Math.round(Math.max(...res['parse-only'].map((r) => r.rssMB))) },
+  read_csv: { seconds: p, linesPerSec: Math.round(lines / p), cpuSeconds: med(res.peer.map((r) => r.cpuSeconds)), peakRssMB: Math.round(Math.max(...res.peer.map((r) => r.rssMB))) },
+  ratio: Math.round((p / v) * 100) / 100,
+  load: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+};
+process.stdout.write(JSON.stringify(out, null, 2) + '\n');
