@@ -5,6 +5,9 @@
  * replay → nfcapd, in the same run. Optionally (--decode-only) the collector without a store.
  *
  *   npm run build && node bench/collector-e2e.mjs [--seconds 60] [--rate 300000] [--decode-only]
+ *   V6SCOPE_DIST=/elsewhere/dist node bench/collector-e2e.mjs ...   (another build, e.g. the code
+ *   before a change: `git archive HEAD src tsconfig.json package.json | tar -x -C DIR`, link
+ *   node_modules into DIR, `npx tsc -p DIR/tsconfig.json`)
  *
  * Datagrams: a realistic IPFIX export — two 20-field templates (IPv4 and IPv6: addresses, ports,
  * protocol, flags, ToS, interfaces, octet/packet counters, flowStart/EndMilliseconds, AS numbers,
@@ -19,12 +22,14 @@
 import { spawn, execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'dist/cli/main.js');
+// V6SCOPE_DIST=DIR runs another build (e.g. the code before a change, built elsewhere).
+const DIST = process.env.V6SCOPE_DIST ?? path.join(ROOT, 'dist');
+const CLI = path.join(DIST, 'cli/main.js');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
@@ -34,91 +39,7 @@ const SECONDS = Number(opt('seconds', '60'));
 const RATE = Number(opt('rate', '300000'));
 const DECODE_ONLY = args.includes('--decode-only');
 
-// -------------------------------------------------------------------------------------------------
-// Datagrams
-
-const V4_FIELDS = [[8, 4], [12, 4], [7, 2], [11, 2], [4, 1], [6, 1], [5, 1], [10, 4], [14, 4], [1, 8], [2, 8], [152, 8], [153, 8], [16, 4], [17, 4], [15, 4], [9, 1], [13, 1], [61, 1], [60, 1]];
-const V6_FIELDS = [[27, 16], [28, 16], [7, 2], [11, 2], [4, 1], [6, 1], [5, 1], [10, 4], [14, 4], [1, 8], [2, 8], [152, 8], [153, 8], [16, 4], [17, 4], [62, 16], [29, 1], [30, 1], [61, 1], [60, 1]];
-const V4_PER = 10;
-const V6_PER = 6;
-const RECS_PER = V4_PER + V6_PER;
-const len = (f) => f.reduce((a, x) => a + x[1], 0);
-
-function templateMessage() {
-  const tpl = (id, fields) => {
-    const b = Buffer.alloc(4 + fields.length * 4);
-    b.writeUInt16BE(id, 0);
-    b.writeUInt16BE(fields.length, 2);
-    fields.forEach(([ie, l], i) => {
-      b.writeUInt16BE(ie, 4 + i * 4);
-      b.writeUInt16BE(l, 6 + i * 4);
-    });
-    return b;
-  };
-  const body = Buffer.concat([tpl(256, V4_FIELDS), tpl(257, V6_FIELDS)]);
-  const set = Buffer.alloc(4);
-  set.writeUInt16BE(2, 0);
-  set.writeUInt16BE(body.length + 4, 2);
-  const h = Buffer.alloc(16);
-  h.writeUInt16BE(10, 0);
-  h.writeUInt16BE(16 + 4 + body.length, 2);
-  h.writeUInt32BE(1, 12);
-  return Buffer.concat([h, set, body]);
-}
-
-function dataMessage(k) {
-  const n4 = len(V4_FIELDS) * V4_PER;
-  const n6 = len(V6_FIELDS) * V6_PER;
-  const b = Buffer.alloc(16 + 4 + n4 + 4 + n6);
-  b.writeUInt16BE(10, 0);
-  b.writeUInt16BE(b.length, 2);
-  b.writeUInt32BE(1, 12);
-  let o = 16;
-  b.writeUInt16BE(256, o);
-  b.writeUInt16BE(4 + n4, o + 2);
-  o += 4;
-  const now = BigInt(Date.UTC(2026, 11, 1));
-  for (let i = 0; i < V4_PER; i++) {
-    const r = k * RECS_PER + i;
-    b.writeUInt32BE(((10 << 24) | (r & 0xffffff)) >>> 0, o); o += 4;
-    b.writeUInt32BE(((198 << 24) | (51 << 16) | (100 << 8) | (r & 255)) >>> 0, o); o += 4;
-    b.writeUInt16BE(1024 + (r % 60000), o); o += 2;
-    b.writeUInt16BE(443, o); o += 2;
-    b[o++] = 6; b[o++] = 0x18; b[o++] = 0;
-    b.writeUInt32BE(1, o); o += 4;
-    b.writeUInt32BE(2, o); o += 4;
-    b.writeBigUInt64BE(BigInt(1000 + r % 5000), o); o += 8;
-    b.writeBigUInt64BE(BigInt(1 + r % 10), o); o += 8;
-    b.writeBigUInt64BE(now, o); o += 8;
-    b.writeBigUInt64BE(now + 1000n, o); o += 8;
-    b.writeUInt32BE(64500, o); o += 4;
-    b.writeUInt32BE(15169, o); o += 4;
-    b.writeUInt32BE(0xc0000201, o); o += 4;
-    b[o++] = 24; b[o++] = 24; b[o++] = 1; b[o++] = 4;
-  }
-  b.writeUInt16BE(257, o);
-  b.writeUInt16BE(4 + n6, o + 2);
-  o += 4;
-  for (let i = 0; i < V6_PER; i++) {
-    const r = k * RECS_PER + V4_PER + i;
-    b.writeUInt32BE(0x20010db8, o); b.writeUInt32BE(1, o + 4); b.writeUInt32BE(0, o + 8); b.writeUInt32BE(r, o + 12); o += 16;
-    b.writeUInt32BE(0x2a001450, o); b.writeUInt32BE(0, o + 4); b.writeUInt32BE(0, o + 8); b.writeUInt32BE(r & 0xffff, o + 12); o += 16;
-    b.writeUInt16BE(1024 + (r % 60000), o); o += 2;
-    b.writeUInt16BE(443, o); o += 2;
-    b[o++] = 6; b[o++] = 0x18; b[o++] = 0;
-    b.writeUInt32BE(1, o); o += 4;
-    b.writeUInt32BE(2, o); o += 4;
-    b.writeBigUInt64BE(BigInt(1500 + r % 5000), o); o += 8;
-    b.writeBigUInt64BE(BigInt(1 + r % 10), o); o += 8;
-    b.writeBigUInt64BE(now, o); o += 8;
-    b.writeBigUInt64BE(now + 1000n, o); o += 8;
-    b.writeUInt32BE(64500, o); o += 4;
-    b.writeUInt32BE(15169, o); o += 4;
-    b.writeUInt32BE(0xfe800000, o); b.writeUInt32BE(0, o + 4); b.writeUInt32BE(0, o + 8); b.writeUInt32BE(1, o + 12); o += 16;
-    b[o++] = 48; b[o++] = 48; b[o++] = 1; b[o++] = 6;
-  }
-  return b;
-}
+import { templateMessage, dataMessage, RECS_PER } from './ipfix-replay.mjs';
 
 // -------------------------------------------------------------------------------------------------
 // Sender (child process): --send PORT SECONDS RATE
@@ -257,6 +178,7 @@ async function sampleRss(pid, until, port) {
   return peak;
 }
 
+const LOAD0 = Number(loadavg()[0].toFixed(2));
 const work = mkdtempSync(path.join(tmpdir(), 'v6scope-collector-bench-'));
 const results = {};
 try {
@@ -341,7 +263,8 @@ try {
     console.log(JSON.stringify(results.nfcapd));
   }
   const r = results.v6scope.flowsPerSecond / results.nfcapd.flowsPerSecond;
-  console.log(JSON.stringify({ seconds: SECONDS, offered: RATE, ratio_v6scope_over_nfcapd: Number(r.toFixed(3)) }));
+  // The machine is shared: the 1-minute load average at the start and the end says how much.
+  console.log(JSON.stringify({ seconds: SECONDS, offered: RATE, ratio_v6scope_over_nfcapd: Number(r.toFixed(3)), loadavgStart: LOAD0, loadavgEnd: Number(loadavg()[0].toFixed(2)) }));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
@@ -357,8 +280,8 @@ function procCpu(pid) {
 
 function decodeOnlyScript(port) {
   return `
-import { CollectorSet } from ${JSON.stringify(path.join(ROOT, 'dist/collect/collector.js'))};
-import { parseListen } from ${JSON.stringify(path.join(ROOT, 'dist/config/index.js'))};
+import { CollectorSet } from ${JSON.stringify(path.join(DIST, 'collect/collector.js'))};
+import { parseListen } from ${JSON.stringify(path.join(DIST, 'config/index.js'))};
 let n = 0;
 const cs = new CollectorSet({ collectors: [{ protocol: 'ipfix', listen: [parseListen('127.0.0.1:${port}')], receive_buffer: 64 * 1024 * 1024, name: '' }], dataDir: null, onRecords: (r) => { n += r.length; } });
 await cs.start();

@@ -1,0 +1,199 @@
+/**
+ * DuckDB rollups maintained less often than per batch: appends land in raw plus a pending table,
+ * and the rollups are brought up to date by size, by timer and before anything reads a rollup.
+ * Every answer is compared with the JavaScript oracle — while rows are pending, across 1 min / 5 min
+ * / 1 h bucket boundaries, after several partial flushes, and after a crash that left pending rows
+ * behind (rolled up when the file is opened again).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyFlow, type FlowRecord } from '../../src/schema/fields.js';
+import { openDuckDBStore } from '../../src/store/duckdb/store.js';
+import { rollupAggregator } from '../../src/store/duckdb/rollup-agg.js';
+import { FIELDS, METRICS } from '../../src/schema/fields.js';
+import type { FlowStore, Query } from '../../src/store/index.js';
+import { HOUR, makeFlows, oracle, rowsToMap, T0 } from './oracle.js';
+
+const MINUTE = 60_000;
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'v6scope-rollup-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface RollupStats {
+  flushes: number;
+  flushedRows: number;
+}
+const statsOf = (s: FlowStore): RollupStats => (s as unknown as { rollupStats: RollupStats }).rollupStats;
+
+/** Flows whose times sit on both sides of minute, 5-minute and hour boundaries. */
+function boundaryFlows(n: number, seed: number): FlowRecord[] {
+  const base = makeFlows(n, seed);
+  const edges = [HOUR, HOUR + 5 * MINUTE, 2 * HOUR, 2 * HOUR + MINUTE];
+  return base.map((f, i) => {
+    const edge = T0 + edges[i % edges.length]!;
+    const t = edge + ((i * 7919) % 20_000) - 10_000; // within ±10 s of the edge
+    return { ...f, time_received: t, time_start: t - 1000, time_end: t };
+  });
+}
+
+async function expectOracle(store: FlowStore, flows: readonly FlowRecord[], q: Query, table: string): Promise<void> {
+  const a = await store.query(q);
+  expect(a.table, JSON.stringify(q)).toBe(table);
+  const key = (r: FlowRecord): Record<string, string | number> => ({ family: r.family, device_id: r.device_id });
+  expect(rowsToMap(a.rows, ['time', 'family', 'device_id']), JSON.stringify(q)).toEqual(oracle(flows, { since: q.since, until: q.until, bucket: q.bucket, key }));
+}
+
+const SINCE = T0;
+const UNTIL = T0 + 3 * HOUR;
+const QUERIES: [Query, string][] = [
+  [{ since: SINCE, until: UNTIL, bucket: HOUR, groupBy: [{ field: 'family' }, { field: 'device_id' }] }, 'rollup_1h'],
+  [{ since: SINCE, until: UNTIL, bucket: 5 * MINUTE, groupBy: [{ field: 'family' }, { field: 'device_id' }] }, 'rollup_5m'],
+  [{ since: SINCE, until: UNTIL, bucket: MINUTE, groupBy: [{ field: 'family' }, { field: 'device_id' }] }, 'rollup_1m'],
+  [{ since: SINCE + 1, until: UNTIL, bucket: MINUTE, groupBy: [{ field: 'family' }, { field: 'device_id' }] }, 'raw'],
+];
+
+describe('DuckDB pending rollups', () => {
+  it('answers exactly from every rollup while rows are pending (flushed before a rollup is read)', async () => {
+    const store = await openDuckDBStore({ path: path.join(dir, 'pending.duckdb'), rollupFlushRows: 1e9, rollupFlushMs: 0 });
+    const flows = boundaryFlows(6000, 5);
+    const seen: FlowRecord[] = [];
+    for (let i = 0; i < flows.length; i += 1500) {
+      const b = flows.slice(i, i + 1500);
+      await store.append(b);
+      seen.push(...b);
+      // raw answers without rolling up; a rollup query rolls up first and sees every flow appended
+      const before = statsOf(store).flushes;
+      await expectOracle(store, seen, QUERIES[3]![0], 'raw');
+      expect(statsOf(store).flushes).toBe(before);
+      for (const [q, t] of QUERIES) await expectOracle(store, seen, q, t);
+      expect(statsOf(store).flushes).toBe(before + 1);
+    }
+    await store.close();
+  });
+
+  it('several partial flushes by size, across bucket boundaries, add up exactly', async () => {
+    const store = await openDuckDBStore({ path: path.join(dir, 'partial.duckdb'), rollupFlushRows: 100, rollupFlushMs: 0 });
+    const flows = boundaryFlows(5000, 11);
+    for (let i = 0; i < flows.length; i += 333) await store.append(flows.slice(i, i + 333));
+    expect(statsOf(store).flushes).toBeGreaterThanOrEqual(5);
+    for (const [q, t] of QUERIES) await expectOracle(store, flows, q, t);
+    const counts = new Map((await store.rowCounts!()).map((r) => [r.table, r.rows]));
+    expect(counts.get('raw')).toBe(flows.length);
+    await store.close();
+  });
+
+  it('the timer rolls pending rows up without a read', async () => {
+    const store = await openDuckDBStore({ path: path.join(dir, 'timer.duckdb'), rollupFlushRows: 1e9, rollupFlushMs: 20 });
+    const flows = boundaryFlows(1000, 3);
+    await store.append(flows);
+    const deadline = Date.now() + 30_000;
+    while (statsOf(store).flushes === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(statsOf(store).flushes).toBeGreaterThan(0);
+    const before = statsOf(store).flushes;
+    for (const [q, t] of QUERIES) await expectOracle(store, flows, q, t);
+    expect(statsOf(store).flushes).toBe(before); // nothing was left to roll up
+    await store.close();
+  });
+
+  it('pending rows left by a crash are rolled up when the file is opened again', async () => {
+    const file = path.join(dir, 'crash.duckdb');
+    const first = boundaryFlows(2000, 21);
+    let store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+    await store.append(first);
+    await store.close(); // rolled up
+    // What a crash after an append's commit and before its roll-up leaves: the rows in raw and in
+    // the pending table (written here with plain SQL, as the store would have).
+    const lost = boundaryFlows(800, 22).map((f) => ({ ...f, device_id: 'crash', exporter_name: 'x' }));
+    const inst = await DuckDBInstance.create(file);
+    const c = await inst.connect();
+    const pendingCols = (await c.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = 'v6scope_rollup_pending' ORDER BY ordinal_position`)).getRowsJS().map((r) => String(r[0]));
+    expect(pendingCols).toContain('device_id');
+    await c.run('BEGIN TRANSACTION');
+    for (const f of lost) {
+      const lit = (name: string): string => {
+        const v = (f as Record<string, unknown>)[name];
+        if (v instanceof Uint8Array) return `${BigInt('0x' + Buffer.from(v).toString('hex'))}::UHUGEINT`;
+        return typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v);
+      };
+      const rawCols = Object.keys(emptyFlow());
+      await c.run(`INSERT INTO raw (${rawCols.map((x) => `"${x}"`).join(', ')}) VALUES (${rawCols.map(lit).join(', ')})`);
+      await c.run(`INSERT INTO v6scope_rollup_pending (${pendingCols.map((x) => `"${x}"`).join(', ')}) VALUES (${pendingCols.map(lit).join(', ')})`);
+    }
+    await c.run('COMMIT');
+    c.closeSync();
+    inst.closeSync();
+    store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+    const all = [...first, ...lost];
+    for (const [q, t] of QUERIES) await expectOracle(store, all, q, t);
+    await store.close();
+    // and exactly once: a second reopen does not roll them up again
+    store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+    for (const [q, t] of QUERIES) await expectOracle(store, all, q, t);
+    await store.close();
+  });
+
+  it('a failed append leaves neither raw nor pending rows behind', async () => {
+    const store = await openDuckDBStore({ path: path.join(dir, 'failed.duckdb'), rollupFlushRows: 1e9, rollupFlushMs: 0 });
+    const good = boundaryFlows(500, 8);
+    await store.append(good);
+    const bad = boundaryFlows(500, 9);
+    (bad[250] as unknown as Record<string, unknown>).src_addr = null; // the appender throws mid-batch
+    await expect(store.append(bad)).rejects.toThrow();
+    for (const [q, t] of QUERIES) await expectOracle(store, good, q, t);
+    await store.close();
+  });
+});
+
+describe('rollup pre-aggregation (JS)', () => {
+  const cols = FIELDS.filter((f) => f.role !== 'dimension' || f.rollup).map((f) => ({ name: f.name, kind: f.kind }));
+  const dims = cols.filter((c) => c.name !== 'time_received' && !(METRICS as readonly string[]).includes(c.name));
+
+  it('sums per minute and rollup dimensions exactly, as the oracle does; strings cannot collide', () => {
+    const agg = rollupAggregator(cols, MINUTE);
+    const flows = [...boundaryFlows(3000, 31)];
+    // strings that a naive separator would confuse
+    flows.push({ ...emptyFlow(), time_received: T0, device_id: 'a|', exporter_name: 'b', bytes: 1, packets: 1 });
+    flows.push({ ...emptyFlow(), time_received: T0, device_id: 'a', exporter_name: '|b', bytes: 2, packets: 1 });
+    flows.push({ ...emptyFlow(), time_received: T0, device_id: '1:a', exporter_name: '', bytes: 4, packets: 1 });
+    flows.push({ ...emptyFlow(), time_received: T0, device_id: '', exporter_name: '1:a', bytes: 8, packets: 1 });
+    const out = agg(flows as unknown as Record<string, unknown>[]) as unknown as FlowRecord[];
+    expect(out.length).toBeLessThan(flows.length);
+    const key = (r: FlowRecord): Record<string, string | number> => Object.fromEntries(dims.map((d) => [d.name, d.kind === 'addr' ? Buffer.from(r[d.name as keyof FlowRecord] as Uint8Array).toString('hex') : (r[d.name as keyof FlowRecord] as string | number)]));
+    const q = { since: 0, until: 2 ** 50, bucket: MINUTE, key };
+    expect(oracle(out, q)).toEqual(oracle(flows, q));
+    for (const r of out) expect(r.time_received % MINUTE).toBe(0);
+    // the four look-alike rows stay four groups
+    expect(out.filter((r) => r.time_received === T0 && [1, 2, 4, 8].includes(r.bytes))).toHaveLength(4);
+  });
+
+  it('a sum that would pass 2^53 - 1 continues in a new row (no precision lost)', () => {
+    const agg = rollupAggregator(cols, MINUTE);
+    const big = 2 ** 52 + 12345;
+    const flows = Array.from({ length: 5 }, () => ({ ...emptyFlow(), time_received: T0 + 5, bytes: big, packets: 3 }));
+    const out = agg(flows as unknown as Record<string, unknown>[]) as unknown as FlowRecord[];
+    expect(out.length).toBeGreaterThan(1);
+    for (const r of out) expect(Number.isSafeInteger(r.bytes)).toBe(true);
+    expect(out.reduce((a, r) => a + BigInt(r.bytes), 0n)).toBe(5n * BigInt(big));
+    expect(out.reduce((a, r) => a + r.packets, 0)).toBe(15);
+  });
+
+  it('big sums round-trip through the store exactly', async () => {
+    const store = await openDuckDBStore({ path: path.join(dir, 'big.duckdb'), rollupFlushMs: 0 });
+    const big = 2 ** 52 + 7;
+    const flows = Array.from({ length: 6 }, (_, i) => ({ ...emptyFlow(), time_received: T0 + i, bytes: big, packets: 1 }));
+    await store.append(flows);
+    const a = await store.query({ since: T0, until: T0 + HOUR });
+    expect(a.table).toBe('rollup_1h');
+    // the rollup (pre-aggregated in several rows) and raw (one row per flow) give the same sum
+    const r = await store.query({ since: T0, until: T0 + HOUR + 1 });
+    expect(r.table).toBe('raw');
+    expect(a.rows[0]!.bytes).toBe(r.rows[0]!.bytes);
+    expect(a.rows[0]!.packets).toBe(6);
+    await store.close();
+  });
+});
