@@ -86,13 +86,14 @@ export function register(program: Command): void {
           ok &&= match;
           return { metric: m, computed, expected, match };
         });
+        const dataOpt = path.resolve(g.data) === path.resolve('data') ? '' : ` --data ${displayPath(g.data)}`;
         if (g.json) {
           printJson({ ...reportToJson(report), groundTruth: cmp });
         } else {
           process.stdout.write(
             `\nGround truth (counted by the generator, independently of the decoder):\n${cmp
               .map((c) => `  ${c.metric.padEnd(8)} computed ${fmtShare(c.computed)}  truth ${fmtShare(c.expected)}  ${c.match ? 'match' : 'MISMATCH'}`)
-              .join('\n')}\n${await topFixText(store, report.share.since, report.share.until, names)}\nData: ${displayPath(g.data)}  (try: v6scope share --by device${path.resolve(g.data) === path.resolve('data') ? '' : ` --data ${displayPath(g.data)}`})\n`,
+              .join('\n')}\n${await topFixText(store, report.share.since, report.share.until, names)}\nData: ${displayPath(g.data)}  (try: v6scope share --by device${dataOpt}; the web console: v6scope api${dataOpt}, then open http://127.0.0.1:8080/)\n`,
           );
         }
         if (!ok) {
