@@ -165,3 +165,87 @@ describe('VPC flow log records (AWS documentation examples)', () => {
     expect(r.meta.vpcId).toBe('vpc-0aaaaaaaaaaaaaaaa');
   });
 });
+
+/**
+ * Verbatim blocks of the Amazon VPC User Guide, "Flow log record examples" (doc_source/
+ * flow-logs-records-examples.md of github.com/awsdocs/amazon-vpc-user-guide; the same examples are
+ * on https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-records-examples.html), each with
+ * the format the page states for it. The expected values are read off the page's own text.
+ */
+describe('AWS documentation examples, verbatim', () => {
+  const flows = (f: VpcFormat, block: string) =>
+    block
+      .trim()
+      .split('\n')
+      .map((l) => parse(f, l))
+      .map((r) => {
+        if (r.kind !== 'flow') throw new Error(`not a flow: ${r.kind}`);
+        return r;
+      });
+
+  it('security group and network ACL rules: the ping and its rejected reply', () => {
+    const [req, rep] = flows(
+      def,
+      `2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917142 ACCEPT OK
+2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 4 336 1432917094 1432917142 REJECT OK`,
+    );
+    expect([req!.flow.family, formatIP(req!.flow.src_addr, 4), req!.flow.proto, req!.flow.packets, req!.flow.bytes, req!.meta.action]).toEqual([4, '203.0.113.12', 1, 4, 336, 'ACCEPT']);
+    expect([formatIP(rep!.flow.src_addr, 4), formatIP(rep!.flow.dst_addr, 4), rep!.meta.action]).toEqual(['172.31.16.139', '203.0.113.12', 'REJECT']);
+  });
+
+  it('TCP flag sequence (custom format; one record has two spaces between fields)', () => {
+    const f = new VpcFormat(parseVpcFormat('version vpc-id subnet-id instance-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr pkt-dstaddr protocol bytes packets start end action tcp-flags log-status'));
+    const rs = flows(
+      f,
+      `3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43416 5001 52.213.180.42 10.0.0.62 6 568 8 1566848875 1566848933 ACCEPT 2 OK
+3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43416 10.0.0.62 52.213.180.42 6 376 7 1566848875 1566848933 ACCEPT 18 OK
+3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43418 5001 52.213.180.42 10.0.0.62 6 100701 70 1566848875 1566848933 ACCEPT 2 OK
+3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43418 10.0.0.62 52.213.180.42 6 632 12 1566848875 1566848933 ACCEPT 18 OK
+3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43418 10.0.0.62 52.213.180.42 6 63388 1219 1566848933 1566849113 ACCEPT 1 OK
+3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43418 5001 52.213.180.42 10.0.0.62 6 23294588 15774 1566848933 1566849113 ACCEPT 1 OK
+3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43638 5001 52.213.180.42 10.0.0.62 6 1260 17 1566933133 1566933193 ACCEPT 3 OK
+3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43638  10.0.0.62 52.213.180.42 6 967 14 1566933133 1566933193 ACCEPT 19 OK`,
+    );
+    // the page: SYN (2) from the client, SYN-ACK (18) back, FIN (1), SYN+FIN (3), SYN-ACK+FIN (19)
+    expect(rs.map((r) => r.flow.tcp_flags)).toEqual([2, 18, 2, 18, 1, 1, 3, 19]);
+    expect(rs.map((r) => [r.flow.src_port, r.flow.dst_port])).toEqual([[43416, 5001], [5001, 43416], [43418, 5001], [5001, 43418], [5001, 43418], [43418, 5001], [43638, 5001], [5001, 43638]]);
+    expect(rs.reduce((a, r) => a + r.flow.bytes, 0)).toBe(568 + 376 + 100701 + 632 + 63388 + 23294588 + 1260 + 967);
+    expect(rs.every((r) => r.flow.family === 4 && r.meta.vpcId === 'vpc-abcdefab012345678' && r.meta.subnetId === 'subnet-aaaaaaaa012345678')).toBe(true);
+  });
+
+  it('traffic through a NAT gateway: pkt-dstaddr is the host on the internet', () => {
+    const f = new VpcFormat(parseVpcFormat('instance-id interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr'));
+    const [toNat, out, back, toInstance] = flows(
+      f,
+      `- eni-1235b8ca123456789 10.0.1.5 10.0.0.220 10.0.1.5 203.0.113.5
+- eni-1235b8ca123456789 10.0.0.220 203.0.113.5 10.0.0.220 203.0.113.5
+- eni-1235b8ca123456789 203.0.113.5 10.0.0.220 203.0.113.5 10.0.0.220
+- eni-1235b8ca123456789 10.0.0.220 10.0.1.5 203.0.113.5 10.0.1.5`,
+    );
+    const ends = (r: { flow: { src_addr: Uint8Array; dst_addr: Uint8Array } }) => [formatIP(r.flow.src_addr, 4), formatIP(r.flow.dst_addr, 4)];
+    expect(ends(toNat!)).toEqual(['10.0.1.5', '203.0.113.5']);
+    expect(ends(out!)).toEqual(['10.0.0.220', '203.0.113.5']);
+    expect(ends(back!)).toEqual(['203.0.113.5', '10.0.0.220']);
+    expect(ends(toInstance!)).toEqual(['203.0.113.5', '10.0.1.5']);
+  });
+
+  it('traffic through a transit gateway (custom format of VPC B)', () => {
+    const f = new VpcFormat(parseVpcFormat('version interface-id account-id vpc-id subnet-id instance-id srcaddr dstaddr srcport dstport protocol tcp-flags type pkt-srcaddr pkt-dstaddr action log-status'));
+    const rs = flows(
+      f,
+      `3 eni-33333333333333333 123456789010 vpc-abcdefab012345678 subnet-22222222bbbbbbbbb i-01234567890123456 10.20.33.164 10.40.2.236 39812 80 6 3 IPv4 10.20.33.164 10.40.2.236 ACCEPT OK
+3 eni-33333333333333333 123456789010 vpc-abcdefab012345678 subnet-22222222bbbbbbbbb i-01234567890123456 10.40.2.236 10.20.33.164 80 39812 6 19 IPv4 10.40.2.236 10.20.33.164 ACCEPT OK
+3 eni-11111111111111111 123456789010 vpc-abcdefab012345678 subnet-11111111aaaaaaaaa - 10.40.1.175 10.40.2.236 39812 80 6 3 IPv4 10.20.33.164 10.40.2.236 ACCEPT OK
+3 eni-22222222222222222 123456789010 vpc-abcdefab012345678 subnet-22222222bbbbbbbbb - 10.40.2.236 10.40.2.31 80 39812 6 19 IPv4 10.40.2.236 10.20.33.164 ACCEPT OK`,
+    );
+    // the client in VPC A (10.20.33.164) is the real endpoint on the transit gateway's interfaces too
+    expect(rs.map((r) => [formatIP(r.flow.src_addr, 4), formatIP(r.flow.dst_addr, 4)])).toEqual([
+      ['10.20.33.164', '10.40.2.236'],
+      ['10.40.2.236', '10.20.33.164'],
+      ['10.20.33.164', '10.40.2.236'],
+      ['10.40.2.236', '10.20.33.164'],
+    ]);
+    expect(rs.map((r) => r.flow.exporter_name)).toEqual(['eni-33333333333333333', 'eni-33333333333333333', 'eni-11111111111111111', 'eni-22222222222222222']);
+    expect(rs.map((r) => r.meta.subnetId)).toEqual(['subnet-22222222bbbbbbbbb', 'subnet-22222222bbbbbbbbb', 'subnet-11111111aaaaaaaaa', 'subnet-22222222bbbbbbbbb']);
+  });
+});
