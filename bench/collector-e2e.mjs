@@ -5,6 +5,8 @@
  * replay → nfcapd, in the same run. Optionally (--decode-only) the collector without a store.
  *
  *   npm run build && node bench/collector-e2e.mjs [--seconds 60] [--rate 300000] [--decode-only]
+ *   V6SCOPE_COLLECTOR_THREAD=main node bench/collector-e2e.mjs ...   (serve's collectors in the
+ *   main thread instead of the worker thread, for comparison)
  *   V6SCOPE_DIST=/elsewhere/dist node bench/collector-e2e.mjs ...   (another build, e.g. the code
  *   before a change: `git archive HEAD src tsconfig.json package.json | tar -x -C DIR`, link
  *   node_modules into DIR, `npx tsc -p DIR/tsconfig.json`)
@@ -212,6 +214,10 @@ try {
     const stored = DECODE_ONLY ? e.records : h.writer.stored;
     results.v6scope = {
       mode: DECODE_ONLY ? 'receive + decode (no store)' : 'serve → DuckDB',
+      // serve's collectors: in a worker thread (default) or in the main thread (V6SCOPE_COLLECTOR_THREAD=main)
+      collectorThread: DECODE_ONLY ? 'main' : h.worker ? 'worker' : 'main',
+      workerHandoffDropped: h.worker ? h.worker.droppedFlows : null,
+      workerRestarts: h.worker ? h.worker.restarts : null,
       offered: RATE,
       sent,
       decoded: e.records,

@@ -19,6 +19,7 @@ import { formatIP, parseIP } from '../net/ip.js';
 import type { FlowRecord } from '../schema/fields.js';
 import { FLOW_ERROR_KINDS, FlowDecoder, type ExporterStats, type FlowSnapshot } from '../sources/flow/index.js';
 import { SflowDecoder, type SflowAgentStats } from '../sources/sflow/index.js';
+import type { CollectorWorkerStats } from './worker-collector.js';
 import { bindListeners, closeListeners, readSocketStats, type UdpListener } from './udp.js';
 
 export const TEMPLATES_FILE = 'templates.json';
@@ -97,6 +98,8 @@ export interface CollectorHealth {
   totals: { datagrams: number; records: number; decodeErrors: number; socketDrops: number; unsupportedDatagrams: number };
   /** Filled in by the caller (the store writer's counters), when there is one. */
   writer?: unknown;
+  /** When the collectors run in a worker thread (serve's default): restarts and hand-off counters. */
+  worker?: CollectorWorkerStats;
   /** Templates restored from DATA/templates.json at start. */
   templatesRestored: number;
   /** sFlow agents: datagrams, samples, errors by kind, sequence and sample loss. */

@@ -9,8 +9,9 @@ import type { Config } from '../config/index.js';
 import { LocalEnricher } from '../enrich/local.js';
 import { openConfiguredStore as openStoreOf } from '../store/index.js';
 import type { FlowStore } from '../store/store.js';
-import { CollectorSet } from './collector.js';
+import { CollectorSet, type CollectorHealth } from './collector.js';
 import { startLiveCapture, type LiveCapture, type LiveCaptureResult } from './live-capture.js';
+import { WorkerCollectorSet, type BoundListener, type WorkerCollectorOptions } from './worker-collector.js';
 import { StoreWriter } from './writer.js';
 
 /** Open the store the configuration names; a daemon's ClickHouse store spools outages to disk (store.clickhouse.spool). */
@@ -26,10 +27,29 @@ export interface ServeOptions {
   warn: (line: string) => void;
   /** Use this store instead of opening the configured one (tests, benches). */
   store?: FlowStore;
+  /**
+   * Where the UDP sockets and decoders run: 'worker' (default) a worker thread, so the sockets are
+   * read while the store appends; 'main' this thread. V6SCOPE_COLLECTOR_THREAD=main sets the default.
+   */
+  collectorThread?: 'worker' | 'main';
+  /** Options of the worker path (tests). */
+  worker?: Partial<Pick<WorkerCollectorOptions, 'batchFlows' | 'batchDelayMs' | 'maxInFlightFlows' | 'stateIntervalMs' | 'restartDelayMs'>>;
+}
+
+/** What serve needs of its collectors: CollectorSet (in this thread) or WorkerCollectorSet. */
+export interface ServeCollectors {
+  loadState(): number;
+  start(): Promise<readonly BoundListener[]>;
+  readonly boundListeners: readonly BoundListener[];
+  health(): CollectorHealth;
+  saveState(): void;
+  stop(): Promise<void>;
+  writerStats: (() => unknown) | null;
 }
 
 export interface ServeHandle {
-  collectors: CollectorSet | null;
+  /** A WorkerCollectorSet unless serve runs the collectors in this thread. */
+  collectors: ServeCollectors | null;
   writer: StoreWriter;
   capture: LiveCapture | null;
   /** Stop everything, flushing every flow received; resolves with a summary. */
@@ -59,12 +79,23 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     warn,
   });
 
-  let collectors: CollectorSet | null = null;
+  let collectors: ServeCollectors | null = null;
   let capture: LiveCapture | null = null;
   const failures: string[] = [];
 
   if (config.collectors.length > 0) {
-    const cs = new CollectorSet({ collectors: config.collectors, dataDir, onRecords: (r) => writer.add(r) });
+    const thread = opts.collectorThread ?? (process.env.V6SCOPE_COLLECTOR_THREAD === 'main' ? 'main' : 'worker');
+    const cs: ServeCollectors =
+      thread === 'main'
+        ? new CollectorSet({ collectors: config.collectors, dataDir, onRecords: (r) => writer.add(r) })
+        : new WorkerCollectorSet({
+            ...opts.worker,
+            collectors: config.collectors,
+            dataDir,
+            onBatch: (b) => writer.addColumnar(b),
+            onDropped: (flows, batches) => writer.countDropped(flows, batches),
+            warn,
+          });
     cs.writerStats = () => writer.stats();
     const restored = cs.loadState();
     try {

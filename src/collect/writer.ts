@@ -8,6 +8,23 @@
 import type { LocalEnricher } from '../enrich/local.js';
 import type { FlowRecord } from '../schema/fields.js';
 import type { FlowStore } from '../store/store.js';
+import { decodeBatchInto, type ColumnarBatch } from './flow-batch.js';
+
+/** Rows from..to of a columnar batch (from the collector worker), turned into records only when written. */
+interface ColRange {
+  batch: ColumnarBatch;
+  from: number;
+  to: number;
+}
+
+/** A batch being filled or waiting: records, and columnar rows not yet turned into records. */
+interface Pending {
+  records: FlowRecord[];
+  cols: ColRange[];
+  n: number;
+}
+
+const newPending = (): Pending => ({ records: [], cols: [], n: 0 });
 
 export interface StoreWriterOptions {
   store: FlowStore;
@@ -31,7 +48,10 @@ export interface StoreWriterStats {
   /** Flows stored (appends that resolved). */
   stored: number;
   batchesStored: number;
-  /** Batches (flows) dropped because the queue was full: overload. */
+  /**
+   * Batches (flows) dropped because the queue was full: overload. Includes the batches the collector
+   * worker dropped because the main thread had not taken its earlier ones yet (countDropped).
+   */
   droppedBatches: number;
   droppedFlows: number;
   /** Appends that failed (flows lost), and the last error. */
@@ -49,9 +69,9 @@ export interface StoreWriterStats {
 }
 
 export class StoreWriter {
-  private current: FlowRecord[] = [];
+  private current: Pending = newPending();
   private currentSince = 0;
-  private readonly queue: FlowRecord[][] = [];
+  private readonly queue: Pending[] = [];
   private queuedFlows = 0;
   private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -93,10 +113,10 @@ export class StoreWriter {
     this.st.received += n;
     const max = this.opts.maxFlows;
     let cur = this.current;
-    if (cur.length === 0) this.currentSince = Date.now();
+    if (cur.n === 0) this.currentSince = Date.now();
     for (let i = 0; i < n; i++) {
-      cur.push(records[i]!);
-      if (cur.length >= max) {
+      cur.records.push(records[i]!);
+      if (++cur.n >= max) {
         this.seal();
         cur = this.current;
         if (i + 1 < n) this.currentSince = Date.now();
@@ -104,54 +124,98 @@ export class StoreWriter {
     }
   }
 
+  /**
+   * Hand over a columnar batch (the collector worker's). It is kept columnar — a few hundred bytes
+   * per flow instead of a ~2 kB record — and turned into records only when its turn to be written
+   * comes, so a batch dropped for overload costs nothing more.
+   */
+  addColumnar(batch: ColumnarBatch): void {
+    const n = batch.n;
+    if (n === 0) return;
+    if (this.closed) {
+      this.st.droppedFlows += n;
+      return;
+    }
+    this.st.received += n;
+    const max = this.opts.maxFlows;
+    let i = 0;
+    while (i < n) {
+      const cur = this.current;
+      if (cur.n === 0) this.currentSince = Date.now();
+      const take = Math.min(n - i, max - cur.n);
+      cur.cols.push({ batch, from: i, to: i + take });
+      cur.n += take;
+      i += take;
+      if (cur.n >= max) this.seal();
+    }
+  }
+
+  /**
+   * Flows dropped before they reached the writer because its thread was behind (the collector
+   * worker's bounded hand-off): counted as received and dropped, like a batch the full queue refused.
+   */
+  countDropped(flows: number, batches: number): void {
+    if (flows <= 0 && batches <= 0) return;
+    this.st.received += flows;
+    this.st.droppedFlows += flows;
+    this.st.droppedBatches += batches;
+    this.warnOverload();
+  }
+
+  private warnOverload(): void {
+    const now = Date.now();
+    if (this.warn && now - this.lastWarn >= 10_000) {
+      this.lastWarn = now;
+      this.warn(`store writer overloaded: dropped ${this.st.droppedBatches} batches (${this.st.droppedFlows} flows) so far; the store is slower than the flows arriving`);
+    }
+  }
+
   stats(): StoreWriterStats {
-    return { ...this.st, pending: this.queue.length, filling: this.current.length };
+    return { ...this.st, pending: this.queue.length, filling: this.current.n };
   }
 
   private checkDelay(): void {
-    if (this.current.length > 0 && Date.now() - this.currentSince >= this.opts.maxDelayMs) this.seal();
+    if (this.current.n > 0 && Date.now() - this.currentSince >= this.opts.maxDelayMs) this.seal();
   }
 
   /** Close the batch being filled and queue it (or drop it when the queue is full). */
   private seal(): void {
     const b = this.current;
-    if (b.length === 0) return;
-    this.current = [];
-    const full = this.queue.length >= this.opts.maxPending || this.queuedFlows + b.length > (this.opts.maxPendingFlows ?? Infinity);
+    if (b.n === 0) return;
+    this.current = newPending();
+    const full = this.queue.length >= this.opts.maxPending || this.queuedFlows + b.n > (this.opts.maxPendingFlows ?? Infinity);
     if (full && this.writing) {
       this.st.droppedBatches++;
-      this.st.droppedFlows += b.length;
-      const now = Date.now();
-      if (this.warn && now - this.lastWarn >= 10_000) {
-        this.lastWarn = now;
-        this.warn(`store writer overloaded: dropped ${this.st.droppedBatches} batches (${this.st.droppedFlows} flows) so far; the store is slower than the flows arriving`);
-      }
+      this.st.droppedFlows += b.n;
+      this.warnOverload();
       return;
     }
     this.queue.push(b);
-    this.queuedFlows += b.length;
+    this.queuedFlows += b.n;
     if (this.queue.length > this.st.maxPendingSeen) this.st.maxPendingSeen = this.queue.length;
     if (!this.writing) this.writing = this.drain();
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const b = this.queue.shift()!;
-      this.queuedFlows -= b.length;
+      const p = this.queue.shift()!;
+      this.queuedFlows -= p.n;
       const t0 = Date.now();
+      const b = p.records;
       try {
+        if (p.cols.length > 0) for (const c of p.cols) decodeBatchInto(c.batch, c.from, c.to, b);
         this.opts.enricher?.enrich(b);
         await this.opts.store.append(b);
         this.st.stored += b.length;
         this.st.batchesStored++;
       } catch (e) {
         this.st.failedBatches++;
-        this.st.failedFlows += b.length;
+        this.st.failedFlows += p.n;
         this.st.lastError = (e as Error).message ?? String(e);
         const now = Date.now();
         if (this.warn && now - this.lastWarn >= 10_000) {
           this.lastWarn = now;
-          this.warn(`store append failed (${b.length} flows lost): ${this.st.lastError}`);
+          this.warn(`store append failed (${p.n} flows lost): ${this.st.lastError}`);
         }
       }
       const dt = Date.now() - t0;

@@ -1,0 +1,147 @@
+/**
+ * Columnar flow batches: how decoded flows cross from the collector worker to the main thread.
+ *
+ * One typed array per field of src/schema/fields.ts (time/mac/u64 → Float64Array, u32 →
+ * Uint32Array, u16 → Uint16Array, u8 → Uint8Array, addr → 16 bytes per row in a Uint8Array,
+ * string → Uint32Array of indexes into a small per-batch dictionary). Every array owns its
+ * ArrayBuffer, so the batch is posted with those buffers in the transfer list (no copy).
+ *
+ * The per-field loops are generated once from the field list (named property loads and one object
+ * literal per record, fields in the order of `emptyFlow()`, so every record has one shape).
+ */
+import { FIELDS, type FieldKind, type FlowRecord } from '../schema/fields.js';
+
+export type Column = Float64Array | Uint32Array | Uint16Array | Uint8Array;
+
+export interface ColumnarBatch {
+  /** Rows. */
+  n: number;
+  /** One column per FIELDS entry, same order. Arrays may be longer than n. */
+  cols: Column[];
+  /** Per string column (same index as cols; null for other kinds): the batch's distinct values. */
+  dicts: (string[] | null)[];
+}
+
+function columnFor(kind: FieldKind, cap: number): Column {
+  switch (kind) {
+    case 'time':
+    case 'mac':
+    case 'u64':
+      return new Float64Array(cap);
+    case 'u32':
+    case 'string':
+      return new Uint32Array(cap);
+    case 'u16':
+      return new Uint16Array(cap);
+    case 'u8':
+      return new Uint8Array(cap);
+    case 'addr':
+      return new Uint8Array(cap * 16);
+  }
+}
+
+type EncodeRow = (cols: Column[], i: number, r: FlowRecord, str: (k: number, s: string) => number) => void;
+type DecodeRow = (cols: Column[], dicts: (string[] | null)[], i: number) => FlowRecord;
+
+const ZERO16 = new Uint8Array(16);
+
+function genEncode(): EncodeRow {
+  const lines: string[] = [];
+  FIELDS.forEach((f, k) => {
+    const v = `r[${JSON.stringify(f.name)}]`;
+    if (f.kind === 'addr') lines.push(`{ const a = ${v}; if (a.length === 16) cols[${k}].set(a, i * 16); else cols[${k}].set(Z, i * 16); }`);
+    else if (f.kind === 'string') lines.push(`{ const s = ${v}; cols[${k}][i] = s === '' ? 0 : str(${k}, s); }`);
+    else lines.push(`cols[${k}][i] = ${v};`);
+  });
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('Z', `return function encodeRow(cols, i, r, str) {\n${lines.join('\n')}\n};`)(ZERO16) as EncodeRow;
+}
+
+function genDecode(): DecodeRow {
+  const props = FIELDS.map((f, k) => {
+    const key = JSON.stringify(f.name);
+    if (f.kind === 'addr') return `${key}: cols[${k}].subarray(i * 16, i * 16 + 16)`;
+    if (f.kind === 'string') return `${key}: dicts[${k}][cols[${k}][i]]`;
+    return `${key}: cols[${k}][i]`;
+  });
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function(`return function decodeRow(cols, dicts, i) {\nreturn {\n${props.join(',\n')}\n};\n};`)() as DecodeRow;
+}
+
+const encodeRow = genEncode();
+const decodeRow = genDecode();
+
+/** Fills a columnar batch record by record (worker side). */
+export class ColumnarBuilder {
+  private cols: Column[] = [];
+  private dictMaps: (Map<string, number> | null)[] = [];
+  private dicts: (string[] | null)[] = [];
+  n = 0;
+  private readonly str = (k: number, s: string): number => {
+    const m = this.dictMaps[k]!;
+    let ix = m.get(s);
+    if (ix === undefined) {
+      ix = this.dicts[k]!.length;
+      this.dicts[k]!.push(s);
+      m.set(s, ix);
+    }
+    return ix;
+  };
+
+  constructor(readonly capacity: number) {
+    this.reset();
+  }
+
+  private reset(): void {
+    this.n = 0;
+    this.cols = FIELDS.map((f) => columnFor(f.kind, this.capacity));
+    this.dicts = FIELDS.map((f) => (f.kind === 'string' ? [''] : null));
+    this.dictMaps = FIELDS.map((f) => (f.kind === 'string' ? new Map([['', 0]]) : null));
+  }
+
+  get full(): boolean {
+    return this.n >= this.capacity;
+  }
+
+  /** Append one record (the caller checks `full` first). */
+  push(r: FlowRecord): void {
+    encodeRow(this.cols, this.n++, r, this.str);
+  }
+
+  /** Forget the rows so far (the columns are reused). */
+  clear(): void {
+    this.n = 0;
+    this.dicts = FIELDS.map((f) => (f.kind === 'string' ? [''] : null));
+    this.dictMaps = FIELDS.map((f) => (f.kind === 'string' ? new Map([['', 0]]) : null));
+  }
+
+  /** The batch so far and its transfer list; the builder starts a new one. */
+  take(): { batch: ColumnarBatch; transfer: ArrayBuffer[] } {
+    const batch: ColumnarBatch = { n: this.n, cols: this.cols, dicts: this.dicts };
+    const transfer = this.cols.map((c) => c.buffer as ArrayBuffer);
+    this.reset();
+    return { batch, transfer };
+  }
+}
+
+/** Encode records into one batch (tests, and the in-thread path if wanted). */
+export function encodeBatch(records: readonly FlowRecord[]): { batch: ColumnarBatch; transfer: ArrayBuffer[] } {
+  const b = new ColumnarBuilder(Math.max(1, records.length));
+  for (const r of records) b.push(r);
+  return b.take();
+}
+
+/**
+ * FlowRecords from a batch. Addresses are views into the batch's address columns (16 bytes each,
+ * never written afterwards), strings come from the batch's dictionaries.
+ */
+export function decodeBatch(b: ColumnarBatch): FlowRecord[] {
+  const out: FlowRecord[] = new Array(b.n);
+  for (let i = 0; i < b.n; i++) out[i] = decodeRow(b.cols, b.dicts, i);
+  return out;
+}
+
+/** Rows from..to of a batch, appended to `out` as records. */
+export function decodeBatchInto(b: ColumnarBatch, from: number, to: number, out: FlowRecord[]): void {
+  for (let i = from; i < to; i++) out.push(decodeRow(b.cols, b.dicts, i));
+}
