@@ -12,8 +12,14 @@
  * it. So a query never sees a rollup that lacks acknowledged flows, and a crash loses nothing: the
  * pending rows are durable with their raw rows and are rolled up when the file is opened again.
  */
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { BIGINT, DuckDBInstance, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import { appendRows, type ChunkColumn } from './chunk-append.js';
+import { csvBuffer, csvLayout, type CsvBuffer, type CsvLayout } from './csv-append.js';
 import { rollupAggregator, type RollupAggregator } from './rollup-agg.js';
 import { FACT_TABLES, type FactRow, type FactTable } from '../../schema/facts.js';
 import { FIELDS, METRICS, type FieldDef, type FlowRecord } from '../../schema/fields.js';
@@ -63,6 +69,27 @@ export interface DuckDBStoreOptions {
    * a crash is at most this big.
    */
   checkpointThreshold?: string;
+  /**
+   * How batches reach DuckDB. 'appender' (default): columnar data chunks through DuckDB's appender,
+   * converted on the calling (JavaScript) thread (chunk-append.ts). 'csv': each batch is written as
+   * CSV bytes to a temporary file (in /dev/shm when it is writable, else next to the database file)
+   * and loaded by DuckDB's own parallel CSV reader, raw rows and pending rollup rows in one
+   * transaction (csv-append.ts): about half the JavaScript thread's CPU per flow, but as much or
+   * more CPU in total and no more rows/s on 2 cores (bench/RESULTS.md, 2026-12-01) — for a process
+   * whose JavaScript thread is the limit. Both store the same values; the CSV path falls back to the
+   * appender for a batch it does not take as is (see csv-append.ts) or that DuckDB's reader rejects.
+   */
+  appendPath?: 'csv' | 'appender';
+}
+
+/** Where the CSV path's temporary files go: /dev/shm when writable, else the database's directory. */
+function csvTempDir(dbPath: string): string {
+  try {
+    accessSync('/dev/shm', fsConstants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return dbPath && dbPath !== ':memory:' ? path.dirname(path.resolve(dbPath)) : os.tmpdir();
+  }
 }
 
 class DuckDBStore implements FlowStore {
@@ -82,14 +109,22 @@ class DuckDBStore implements FlowStore {
   private closed = false;
   /** Rollup flushes done, pending rows rolled up and the time it took (ms): for benches and tests. */
   readonly rollupStats = { flushes: 0, flushedRows: 0, flushMs: 0 };
+  /** Temporary CSV file prefix of the CSV append path, or null: the appender path. */
+  private readonly csvBase: string | null;
+  /** The CSV path's output buffer (reused by every append; grows to the largest slice). */
+  private csvOut: CsvBuffer | null = null;
+  /** Batches loaded through the CSV reader / through the appender (fallbacks included): for tests and benches. */
+  readonly appendStats = { csvBatches: 0, appenderBatches: 0 };
 
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
     retention: RetentionConfig,
-    opts: { rollupFlushRows?: number; rollupFlushMs?: number } = {},
+    opts: { rollupFlushRows?: number; rollupFlushMs?: number; appendPath?: 'csv' | 'appender'; path?: string } = {},
   ) {
     this.specs = tableSpecs(retention);
+    // One name per store (appends are serialised on it); the files exist only during an append.
+    this.csvBase = opts.appendPath !== 'csv' ? null : path.join(csvTempDir(opts.path ?? ''), `v6scope-append-${process.pid}-${randomBytes(6).toString('hex')}`);
     this.rollupFlushRows = Math.max(1, opts.rollupFlushRows ?? 1_048_576);
     const every = opts.rollupFlushMs ?? 10_000;
     if (every > 0) {
@@ -234,27 +269,66 @@ class DuckDBStore implements FlowStore {
     if (batch.length === 0) return Promise.resolve();
     return this.serial(async () => {
       const rows = batch as unknown as readonly Record<string, unknown>[];
-      if (!this.rawLayout) await this.stage(rows);
-      let pendingAdded = 0;
-      await this.conn.run('BEGIN TRANSACTION');
-      try {
-        if (this.rawLayout) await this.appendTo(RAW_TABLE, this.rawLayout, rows);
-        else {
-          await this.conn.run(`INSERT INTO raw (${FLOW_COLUMN_LIST}) SELECT ${FLOW_COLUMN_LIST} FROM ${STAGING}`);
-          await this.conn.run(`DELETE FROM ${STAGING}`);
-        }
-        const pend = this.aggregate ? this.aggregate(rows) : rows;
-        await this.appendTo(PENDING, this.pendingLayout, pend);
-        await this.conn.run('COMMIT');
-        pendingAdded = pend.length;
-      } catch (e) {
-        await this.conn.run('ROLLBACK').catch(() => undefined);
-        if (!this.rawLayout) await this.conn.run(`DELETE FROM ${STAGING}`).catch(() => undefined);
-        throw e;
+      const pend = this.aggregate ? this.aggregate(rows) : rows;
+      if (this.csvBase !== null && (await this.appendCsv(this.csvBase, rows, pend))) {
+        this.appendStats.csvBatches++;
+      } else {
+        await this.appendChunks(rows, pend);
+        this.appendStats.appenderBatches++;
       }
-      this.pendingRows += pendingAdded;
+      this.pendingRows += pend.length;
       if (this.pendingRows >= this.rollupFlushRows) await this.flushRollups();
     });
+  }
+
+  /**
+   * The CSV path: raw rows and pending rows serialised to two temporary files (outside the
+   * transaction), then both loaded by DuckDB's CSV reader in one transaction; the files are always
+   * deleted. False (nothing stored) when a row cannot be encoded or the reader rejects the batch:
+   * the caller then appends it through the appender, which stores what it always stored.
+   */
+  private async appendCsv(base: string, rows: readonly Record<string, unknown>[], pend: readonly Record<string, unknown>[]): Promise<boolean> {
+    const rawFile = `${base}-raw.csv`;
+    const pendFile = `${base}-pending.csv`;
+    const rawCsv = csvLayout(FLOW_COLUMNS);
+    const pendCsv = csvLayout(this.pendingLayout.columns);
+    try {
+      const out = (this.csvOut ??= csvBuffer());
+      if (!(await writeCsv(rawFile, rawCsv, rows, out)) || !(await writeCsv(pendFile, pendCsv, pend, out))) return false;
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        await this.conn.run(rawCsv.insertSql(RAW_TABLE, rawFile));
+        await this.conn.run(pendCsv.insertSql(PENDING, pendFile));
+        await this.conn.run('COMMIT');
+      } catch (e) {
+        await this.conn.run('ROLLBACK').catch(() => undefined);
+        // Values the reader cannot convert (not a valid flow record): the appender decides, as before.
+        if (/^(Conversion|Invalid Input) Error/.test((e as Error).message)) return false;
+        throw e;
+      }
+      return true;
+    } finally {
+      await Promise.all([rm(rawFile, { force: true }), rm(pendFile, { force: true })]);
+    }
+  }
+
+  /** The appender path: columnar data chunks into raw (or staging) and pending, one transaction. */
+  private async appendChunks(rows: readonly Record<string, unknown>[], pend: readonly Record<string, unknown>[]): Promise<void> {
+    if (!this.rawLayout) await this.stage(rows);
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      if (this.rawLayout) await this.appendTo(RAW_TABLE, this.rawLayout, rows);
+      else {
+        await this.conn.run(`INSERT INTO raw (${FLOW_COLUMN_LIST}) SELECT ${FLOW_COLUMN_LIST} FROM ${STAGING}`);
+        await this.conn.run(`DELETE FROM ${STAGING}`);
+      }
+      await this.appendTo(PENDING, this.pendingLayout, pend);
+      await this.conn.run('COMMIT');
+    } catch (e) {
+      await this.conn.run('ROLLBACK').catch(() => undefined);
+      if (!this.rawLayout) await this.conn.run(`DELETE FROM ${STAGING}`).catch(() => undefined);
+      throw e;
+    }
   }
 
   /**
@@ -430,6 +504,24 @@ class DuckDBStore implements FlowStore {
   }
 }
 
+/**
+ * Write rows as CSV to `file` (created or truncated), APPEND_SLICE rows per string and write (the
+ * event loop turns between slices). False when a row cannot be encoded (the file is left for the caller to delete).
+ */
+async function writeCsv(file: string, layout: CsvLayout, rows: readonly Record<string, unknown>[], out: CsvBuffer): Promise<boolean> {
+  const fh = await open(file, 'w');
+  try {
+    for (let from = 0; from < rows.length; from += APPEND_SLICE) {
+      out.pos = 0;
+      if (!layout.serialise(rows, from, Math.min(rows.length, from + APPEND_SLICE), out)) return false;
+      await fh.write(out.buf, 0, out.pos);
+    }
+    return true;
+  } finally {
+    await fh.close();
+  }
+}
+
 function layoutOf(columns: ChunkColumn[]): AppendLayout {
   return { columns, types: columns.map((c) => DUCK_TYPE[c.kind]) };
 }
@@ -449,7 +541,7 @@ export async function openDuckDBStore(opts: DuckDBStoreOptions): Promise<FlowSto
   if (opts.threads) config.threads = String(opts.threads);
   const instance = await DuckDBInstance.create(opts.path, config);
   const conn = await instance.connect();
-  const store = new DuckDBStore(instance, conn, opts.retention ?? DEFAULT_RETENTION, opts);
+  const store = new DuckDBStore(instance, conn, opts.retention ?? DEFAULT_RETENTION, { ...opts, path: opts.path });
   try {
     await store.init();
   } catch (e) {
