@@ -37,7 +37,8 @@ interface AsnOpts {
   asn?: boolean;
 }
 
-async function asnFor(o: AsnOpts): Promise<AsnLookup | undefined> {
+/** The ASN lookup the --asn-db / --no-asn options ask for (the bundled ranges by default; a warning if missing). */
+export async function asnFor(o: AsnOpts): Promise<AsnLookup | undefined> {
   if (o.asn === false) return undefined;
   try {
     return await openAsnLookup(o.asnDb);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { buildReport, type FindingsOptions, type Report } from '../../analysis/report.js';
 import type { Talker } from '../../analysis/talkers.js';
-import { openAsnLookup, type AsnLookup } from '../../enrich/asn.js';
+import { asnFor } from './find.js';
 import { reportCharts } from '../../report/charts.js';
 import { renderHtml } from '../../report/html.js';
 import { findFonts, NoFontError, svgToPng } from '../../report/png.js';
@@ -149,17 +149,6 @@ export function writePngs(report: Report, dir: string, fonts: string[]): string[
     writeAtomic(file, svgToPng(c.svg, { fonts }).png);
     return file;
   });
-}
-
-async function asnFor(o: { asnDb?: string; asn?: boolean }): Promise<AsnLookup | undefined> {
-  if (o.asn === false) return undefined;
-  try {
-    return await openAsnLookup(o.asnDb);
-  } catch (e) {
-    if (o.asnDb) throw new UsageError(`--asn-db: ${(e as Error).message}`);
-    process.stderr.write(`v6scope: no ASN data (${(e as Error).message}); destinations without DNS names are shown as addresses\n`);
-    return undefined;
-  }
 }
 
 interface ReportOpts {
