@@ -145,7 +145,8 @@ export async function buildFindContext(store: FlowStore, since: number, until: n
     const filtered = await store.query({ since, until, groupBy, filter: o.filter });
     selected = filtered.rows.map((r) => {
       const row = toTraffic(r);
-      // a filtered group is part of the unfiltered group with the same key (same range, more conditions)
+      // a filtered group is part of the unfiltered group with the same key (same range, more
+      // conditions); a key only the second query saw (flows stored in between) is labelled alone
       return { row, app: appByKey.get(rowKey(r)) ?? labelApps([row], (peer) => evidence.namesByAddr.has(peer)).apps[0]! };
     });
   }

@@ -286,11 +286,7 @@ export class CollectorSet {
 
   /** Write DATA/templates.json and DATA/exporters.json (atomically: temp file + rename). */
   saveState(): void {
-    const dir = this.opts.dataDir;
-    if (!dir) return;
-    mkdirSync(dir, { recursive: true });
-    writeAtomic(path.join(dir, TEMPLATES_FILE), JSON.stringify(this.decoder.snapshot()));
-    writeAtomic(path.join(dir, EXPORTERS_FILE), `${JSON.stringify(this.health(), null, 2)}\n`);
+    if (this.opts.dataDir) writeCollectorState(this.opts.dataDir, this.decoder.snapshot(), this.health());
   }
 
   async stop(): Promise<void> {
@@ -326,6 +322,13 @@ function emptyExporterStats(exporter: string): ExporterStats {
     samplingRates: [],
     domains: [],
   };
+}
+
+/** DATA/templates.json (when there is a snapshot) and DATA/exporters.json, each atomically. */
+export function writeCollectorState(dir: string, templates: unknown, health: CollectorHealth): void {
+  mkdirSync(dir, { recursive: true });
+  if (templates !== undefined && templates !== null) writeAtomic(path.join(dir, TEMPLATES_FILE), JSON.stringify(templates));
+  writeAtomic(path.join(dir, EXPORTERS_FILE), `${JSON.stringify(health, null, 2)}\n`);
 }
 
 export function writeAtomic(file: string, text: string): void {

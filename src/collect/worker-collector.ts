@@ -19,14 +19,14 @@
  * - stop(): the worker closes its sockets, posts what it holds and its last health/snapshot; every
  *   batch posted before has been handed to `onRecords` when stop() resolves.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CollectorConfig, ListenAddress } from '../config/index.js';
 import type { FlowRecord } from '../schema/fields.js';
 import { FlowDecoder } from '../sources/flow/index.js';
-import { EXPORTERS_FILE, TEMPLATES_FILE, writeAtomic, type CollectorHealth } from './collector.js';
+import { TEMPLATES_FILE, writeCollectorState, type CollectorHealth } from './collector.js';
 import { decodeBatch, type ColumnarBatch } from './flow-batch.js';
 
 /** A bound listener as the main thread sees it (the socket itself lives in the worker). */
@@ -296,11 +296,7 @@ export class WorkerCollectorSet {
 
   /** Write DATA/templates.json (the worker's last snapshot) and DATA/exporters.json. */
   saveState(): void {
-    const dir = this.opts.dataDir;
-    if (!dir) return;
-    mkdirSync(dir, { recursive: true });
-    if (this.snapshot) writeAtomic(path.join(dir, TEMPLATES_FILE), JSON.stringify(this.snapshot));
-    writeAtomic(path.join(dir, EXPORTERS_FILE), `${JSON.stringify(this.health(), null, 2)}\n`);
+    if (this.opts.dataDir) writeCollectorState(this.opts.dataDir, this.snapshot, this.health());
   }
 
   /** Test hook: make the worker throw an uncaught exception. */
