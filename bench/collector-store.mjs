@@ -7,7 +7,6 @@
  *   npm run build && node bench/collector-store.mjs [flows=1000000] [batch=32768]
  *   V6SCOPE_DIST=/other/dist node bench/collector-store.mjs   (a build elsewhere, e.g. "before")
  *   V6SCOPE_CHECKPOINT=16MB ...                                (DuckDB checkpoint_threshold)
- *   V6SCOPE_APPEND=appender|csv ...                            (the DuckDB store's append path; default: the store's)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -36,7 +35,7 @@ function mainThreadCpu() {
 
 const dir = mkdtempSync(path.join(tmpdir(), 'v6scope-store-bench-'));
 try {
-  const store = await openDuckDBStore({ path: path.join(dir, 'x.duckdb'), ...(process.env.V6SCOPE_CHECKPOINT ? { checkpointThreshold: process.env.V6SCOPE_CHECKPOINT } : {}), ...(process.env.V6SCOPE_APPEND ? { appendPath: process.env.V6SCOPE_APPEND } : {}) });
+  const store = await openDuckDBStore({ path: path.join(dir, 'x.duckdb'), ...(process.env.V6SCOPE_CHECKPOINT ? { checkpointThreshold: process.env.V6SCOPE_CHECKPOINT } : {}) });
   const writer = new StoreWriter({ store, enricher: new LocalEnricher(), maxFlows: BATCH, maxDelayMs: 1000, maxPending: 4, maxPendingFlows: 4 * BATCH, warn: null });
   const dec = new FlowDecoder();
   const exporter = { addr: new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 127, 0, 0, 1]), port: 9999 };
@@ -66,14 +65,13 @@ try {
   }
   await writer.close();
   const rollup = store.rollupStats;
-  const appendStats = store.appendStats;
   await store.close(); // timed too: the last rollup flush and the checkpoint are part of the work
   const t1 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   const main1 = mainThreadCpu();
   const s = writer.stats();
   const sec = (t1 - t0) / 1000;
-  console.log(JSON.stringify({ flows: decoded, stored: s.stored, dropped: s.droppedFlows, seconds: Number(sec.toFixed(2)), flowsPerSecond: Math.round(s.stored / sec), cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)), cpuUsPerFlow: Number(((cpu.user + cpu.system) / s.stored).toFixed(1)), mainThreadCpuUsPerFlow: main0 === null || main1 === null ? null : Number((((main1 - main0) * 1e6) / s.stored).toFixed(1)), loadavg: os.loadavg()[0], appendMs: s.appendMs, slowestAppendMs: s.slowestAppendMs, peakRssMB: Math.round(peak / 1048576), rollup, append: appendStats ?? null }));
+  console.log(JSON.stringify({ flows: decoded, stored: s.stored, dropped: s.droppedFlows, seconds: Number(sec.toFixed(2)), flowsPerSecond: Math.round(s.stored / sec), cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)), cpuUsPerFlow: Number(((cpu.user + cpu.system) / s.stored).toFixed(1)), mainThreadCpuUsPerFlow: main0 === null || main1 === null ? null : Number((((main1 - main0) * 1e6) / s.stored).toFixed(1)), loadavg: os.loadavg()[0], appendMs: s.appendMs, slowestAppendMs: s.slowestAppendMs, peakRssMB: Math.round(peak / 1048576), rollup }));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

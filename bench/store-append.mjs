@@ -7,7 +7,6 @@
  *
  *   npm run build && node bench/store-append.mjs [flows=393216] [batch=65536]
  *   V6SCOPE_DIST=/other/dist ...              (a build elsewhere, e.g. "before")
- *   V6SCOPE_APPEND=appender|csv ...           (the DuckDB store's append path; default: the store's)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -60,7 +59,7 @@ function mainThreadCpu() {
 
 const dir = mkdtempSync(path.join(tmpdir(), 'v6scope-append-bench-'));
 try {
-  const store = await openDuckDBStore({ path: path.join(dir, 'x.duckdb'), ...(process.env.V6SCOPE_APPEND ? { appendPath: process.env.V6SCOPE_APPEND } : {}) });
+  const store = await openDuckDBStore({ path: path.join(dir, 'x.duckdb') });
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpu();
   const t0 = performance.now();
@@ -76,7 +75,6 @@ try {
   }
   const tAppend = performance.now();
   const cpuAppend = process.cpuUsage(cpu0);
-  const appendStats = store.appendStats ?? null;
   const rows = (await store.rowCounts()).find((r) => r.table === 'raw').rows;
   await store.close();
   const t1 = performance.now();
@@ -85,11 +83,11 @@ try {
   if (rows !== FLOWS) throw new Error(`raw holds ${rows} rows, sent ${FLOWS}`);
   const us = (c) => Number(((c.user + c.system) / FLOWS).toFixed(1));
   console.log(JSON.stringify({
-    path: process.env.V6SCOPE_APPEND ?? 'default', flows: FLOWS, batch: BATCH,
+    flows: FLOWS, batch: BATCH,
     appendSeconds: Number(((tAppend - t0) / 1000).toFixed(2)), appendFlowsPerSecond: Math.round(FLOWS / ((tAppend - t0) / 1000)), appendCpuUsPerFlow: us(cpuAppend),
     totalSeconds: Number(((t1 - t0) / 1000).toFixed(2)), flowsPerSecond: Math.round(FLOWS / ((t1 - t0) / 1000)), cpuUsPerFlow: us(cpu),
     mainThreadCpuUsPerFlow: main0 === null || main1 === null ? null : Number((((main1 - main0) * 1e6) / FLOWS).toFixed(1)),
-    loadavg: os.loadavg()[0], peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024), append: appendStats,
+    loadavg: os.loadavg()[0], peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024), rollup: store.rollupStats,
   }));
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -1,9 +1,10 @@
 /**
- * DuckDB rollups maintained less often than per batch: appends land in raw plus a pending table,
- * and the rollups are brought up to date by size, by timer and before anything reads a rollup.
- * Every answer is compared with the JavaScript oracle — while rows are pending, across 1 min / 5 min
- * / 1 h bucket boundaries, after several partial flushes, and after a crash that left pending rows
- * behind (rolled up when the file is opened again).
+ * DuckDB rollups maintained less often than per batch: appends land in raw (numbered by batch),
+ * and the rollups are brought up from raw's new batches by size, by timer and before anything reads
+ * a rollup. Every answer is compared with the JavaScript oracle — while rows are waiting, across
+ * 1 min / 5 min / 1 h bucket boundaries, after several partial flushes, after a crash that left
+ * batches in raw only (rolled up when the file is opened again, once), and on a file from the
+ * version that kept a pending table.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,8 +13,6 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyFlow, type FlowRecord } from '../../src/schema/fields.js';
 import { openDuckDBStore } from '../../src/store/duckdb/store.js';
-import { rollupAggregator } from '../../src/store/duckdb/rollup-agg.js';
-import { FIELDS, METRICS } from '../../src/schema/fields.js';
 import type { FlowStore, Query } from '../../src/store/index.js';
 import { HOUR, makeFlows, oracle, rowsToMap, T0 } from './oracle.js';
 
@@ -100,35 +99,40 @@ describe('DuckDB pending rollups', () => {
     await store.close();
   });
 
-  it('pending rows left by a crash are rolled up when the file is opened again', async () => {
+  /** SQL literal of a record's field. */
+  const lit = (f: FlowRecord, name: string): string => {
+    const v = (f as unknown as Record<string, unknown>)[name];
+    if (v instanceof Uint8Array) return `${BigInt('0x' + Buffer.from(v).toString('hex'))}::UHUGEINT`;
+    return typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v);
+  };
+  const rawCols = Object.keys(emptyFlow());
+
+  it('batches a crash left in raw only are rolled up when the file is opened again, exactly once', async () => {
     const file = path.join(dir, 'crash.duckdb');
     const first = boundaryFlows(2000, 21);
     let store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
-    await store.append(first);
+    await store.append(first.slice(0, 1000));
+    await store.append(first.slice(1000));
     await store.close(); // rolled up
-    // What a crash after an append's commit and before its roll-up leaves: the rows in raw and in
-    // the pending table (written here with plain SQL, as the store would have).
+    // What a crash after an append's commit and before its roll-up leaves: rows of a batch numbered
+    // after the last one rolled up, in raw only (written here with plain SQL, as the store would have).
     const lost = boundaryFlows(800, 22).map((f) => ({ ...f, device_id: 'crash', exporter_name: 'x' }));
     const inst = await DuckDBInstance.create(file);
     const c = await inst.connect();
-    const pendingCols = (await c.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = 'v6scope_rollup_pending' ORDER BY ordinal_position`)).getRowsJS().map((r) => String(r[0]));
-    expect(pendingCols).toContain('device_id');
+    const rolled = Number((await c.runAndReadAll(`SELECT value FROM v6scope_meta WHERE key = 'rolled_up_batch'`)).getRowsJS()[0]![0]);
+    expect(rolled).toBe(2);
     await c.run('BEGIN TRANSACTION');
-    for (const f of lost) {
-      const lit = (name: string): string => {
-        const v = (f as Record<string, unknown>)[name];
-        if (v instanceof Uint8Array) return `${BigInt('0x' + Buffer.from(v).toString('hex'))}::UHUGEINT`;
-        return typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v);
-      };
-      const rawCols = Object.keys(emptyFlow());
-      await c.run(`INSERT INTO raw (${rawCols.map((x) => `"${x}"`).join(', ')}) VALUES (${rawCols.map(lit).join(', ')})`);
-      await c.run(`INSERT INTO v6scope_rollup_pending (${pendingCols.map((x) => `"${x}"`).join(', ')}) VALUES (${pendingCols.map(lit).join(', ')})`);
-    }
+    for (const f of lost) await c.run(`INSERT INTO raw (${rawCols.map((x) => `"${x}"`).join(', ')}, v6scope_batch) VALUES (${rawCols.map((x) => lit(f, x)).join(', ')}, ${rolled + 1})`);
     await c.run('COMMIT');
     c.closeSync();
     inst.closeSync();
     store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
     const all = [...first, ...lost];
+    for (const [q, t] of QUERIES) await expectOracle(store, all, q, t);
+    // new batches are numbered after the recovered one
+    const more = boundaryFlows(300, 23).map((f) => ({ ...f, device_id: 'after' }));
+    await store.append(more);
+    all.push(...more);
     for (const [q, t] of QUERIES) await expectOracle(store, all, q, t);
     await store.close();
     // and exactly once: a second reopen does not roll them up again
@@ -137,7 +141,43 @@ describe('DuckDB pending rollups', () => {
     await store.close();
   });
 
-  it('a failed append leaves neither raw nor pending rows behind', async () => {
+  it('a file from the version with a pending table: its rows are rolled up once, the table dropped', async () => {
+    const file = path.join(dir, 'old-pending.duckdb');
+    const first = boundaryFlows(1500, 31);
+    let store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+    await store.append(first);
+    await store.close();
+    // The earlier layout: raw without batch numbers, and rows waiting in v6scope_rollup_pending.
+    const lost = boundaryFlows(600, 32).map((f) => ({ ...f, device_id: 'pending', exporter_name: 'y' }));
+    const pendingCols = ['time_received', 'source_kind', 'exporter_addr', 'exporter_name', 'observation_domain', 'sampling_rate', 'family', 'proto', 'service_port', 'in_if', 'out_if', 'direction', 'device_id', 'src_asn', 'dst_asn', 'vpc_id', 'subnet_id', 'action', 'bytes', 'packets', 'flows'];
+    let inst = await DuckDBInstance.create(file);
+    let c = await inst.connect();
+    await c.run(`ALTER TABLE raw DROP COLUMN v6scope_batch`);
+    await c.run(`DELETE FROM v6scope_meta WHERE key = 'rolled_up_batch'`);
+    await c.run(`CREATE TABLE v6scope_rollup_pending AS SELECT ${pendingCols.map((x) => `"${x}"`).join(', ')} FROM raw LIMIT 0`);
+    await c.run('BEGIN TRANSACTION');
+    for (const f of lost) {
+      await c.run(`INSERT INTO raw (${rawCols.map((x) => `"${x}"`).join(', ')}) VALUES (${rawCols.map((x) => lit(f, x)).join(', ')})`);
+      await c.run(`INSERT INTO v6scope_rollup_pending VALUES (${pendingCols.map((x) => lit(f, x)).join(', ')})`);
+    }
+    await c.run('COMMIT');
+    c.closeSync();
+    inst.closeSync();
+    const all = [...first, ...lost];
+    for (let k = 0; k < 2; k++) {
+      store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+      for (const [q, t] of QUERIES) await expectOracle(store, all, q, t);
+      await store.close();
+    }
+    inst = await DuckDBInstance.create(file);
+    c = await inst.connect();
+    const tables = (await c.runAndReadAll(`SELECT table_name FROM information_schema.tables`)).getRowsJS().map((r) => String(r[0]));
+    c.closeSync();
+    inst.closeSync();
+    expect(tables).not.toContain('v6scope_rollup_pending');
+  });
+
+  it('a failed append leaves no raw rows behind, and its batch is never rolled up', async () => {
     const store = await openDuckDBStore({ path: path.join(dir, 'failed.duckdb'), rollupFlushRows: 1e9, rollupFlushMs: 0 });
     const good = boundaryFlows(500, 8);
     await store.append(good);
@@ -149,39 +189,7 @@ describe('DuckDB pending rollups', () => {
   });
 });
 
-describe('rollup pre-aggregation (JS)', () => {
-  const cols = FIELDS.filter((f) => f.role !== 'dimension' || f.rollup).map((f) => ({ name: f.name, kind: f.kind }));
-  const dims = cols.filter((c) => c.name !== 'time_received' && !(METRICS as readonly string[]).includes(c.name));
-
-  it('sums per minute and rollup dimensions exactly, as the oracle does; strings cannot collide', () => {
-    const agg = rollupAggregator(cols, MINUTE);
-    const flows = [...boundaryFlows(3000, 31)];
-    // strings that a naive separator would confuse
-    flows.push({ ...emptyFlow(), time_received: T0, device_id: 'a|', exporter_name: 'b', bytes: 1, packets: 1 });
-    flows.push({ ...emptyFlow(), time_received: T0, device_id: 'a', exporter_name: '|b', bytes: 2, packets: 1 });
-    flows.push({ ...emptyFlow(), time_received: T0, device_id: '1:a', exporter_name: '', bytes: 4, packets: 1 });
-    flows.push({ ...emptyFlow(), time_received: T0, device_id: '', exporter_name: '1:a', bytes: 8, packets: 1 });
-    const out = agg(flows as unknown as Record<string, unknown>[]) as unknown as FlowRecord[];
-    expect(out.length).toBeLessThan(flows.length);
-    const key = (r: FlowRecord): Record<string, string | number> => Object.fromEntries(dims.map((d) => [d.name, d.kind === 'addr' ? Buffer.from(r[d.name as keyof FlowRecord] as Uint8Array).toString('hex') : (r[d.name as keyof FlowRecord] as string | number)]));
-    const q = { since: 0, until: 2 ** 50, bucket: MINUTE, key };
-    expect(oracle(out, q)).toEqual(oracle(flows, q));
-    for (const r of out) expect(r.time_received % MINUTE).toBe(0);
-    // the four look-alike rows stay four groups
-    expect(out.filter((r) => r.time_received === T0 && [1, 2, 4, 8].includes(r.bytes))).toHaveLength(4);
-  });
-
-  it('a sum that would pass 2^53 - 1 continues in a new row (no precision lost)', () => {
-    const agg = rollupAggregator(cols, MINUTE);
-    const big = 2 ** 52 + 12345;
-    const flows = Array.from({ length: 5 }, () => ({ ...emptyFlow(), time_received: T0 + 5, bytes: big, packets: 3 }));
-    const out = agg(flows as unknown as Record<string, unknown>[]) as unknown as FlowRecord[];
-    expect(out.length).toBeGreaterThan(1);
-    for (const r of out) expect(Number.isSafeInteger(r.bytes)).toBe(true);
-    expect(out.reduce((a, r) => a + BigInt(r.bytes), 0n)).toBe(5n * BigInt(big));
-    expect(out.reduce((a, r) => a + r.packets, 0)).toBe(15);
-  });
-
+describe('rollup sums', () => {
   it('big sums round-trip through the store exactly', async () => {
     const store = await openDuckDBStore({ path: path.join(dir, 'big.duckdb'), rollupFlushMs: 0 });
     const big = 2 ** 52 + 7;
@@ -189,7 +197,7 @@ describe('rollup pre-aggregation (JS)', () => {
     await store.append(flows);
     const a = await store.query({ since: T0, until: T0 + HOUR });
     expect(a.table).toBe('rollup_1h');
-    // the rollup (pre-aggregated in several rows) and raw (one row per flow) give the same sum
+    // the rollup (summed by DuckDB into a UBIGINT) and raw (one row per flow) give the same sum
     const r = await store.query({ since: T0, until: T0 + HOUR + 1 });
     expect(r.table).toBe('raw');
     expect(a.rows[0]!.bytes).toBe(r.rows[0]!.bytes);

@@ -1,18 +1,25 @@
 /**
- * Columnar appends for DuckDB: rows are written column by column straight into the memory of
- * DuckDB data chunks (2048 rows each) and each chunk is handed to the appender in one call —
- * instead of one native call per value (29 per flow). Numbers are written as little-endian words
- * without BigInt; addresses (UHUGEINT) as their 16 bytes reversed (the big-endian address is the
- * 128-bit value, DuckDB stores it little-endian); strings through the VARCHAR vector. The loops
- * are generated per column so that each reads its property by name (monomorphic), not by a variable key.
+ * Columnar appends for DuckDB: rows are written column by column into scratch buffers owned by
+ * JavaScript, each buffer is copied into the matching vector of one reused DuckDB data chunk with a
+ * single native call (`copy_data_to_vector`), and the chunk (2048 rows) goes to the appender in one
+ * call — instead of one native call per value.
  *
- * The vectors' typed-array views are not part of @duckdb/node-api's typed surface, so they are
- * reached through `rawView` with a runtime check: if a future version moves them, appends fall back
- * to the public `setItem` path (slower, same result) instead of writing to the wrong place. The
- * version is pinned in package.json, and the store tests compare every value read back.
+ * Layouts written (DuckDB's in-memory formats, little-endian):
+ * - numbers: the value's bytes (u64/time/mac: non-negative integers below 2^53 as two 32-bit words);
+ * - addresses (UHUGEINT): the 16 big-endian address bytes reversed (the address is the 128-bit value);
+ * - strings (VARCHAR, `string_t`, 16 bytes): a string of at most 12 UTF-8 bytes is stored inline —
+ *   its length (u32) then its bytes, zero padded — and is written by us like a number. A longer one
+ *   needs a pointer into the vector's own string heap, which only DuckDB can allocate: it is left
+ *   empty in the copy and assigned afterwards with `vector_assign_string_element_len` (one native
+ *   call per long value). UTF-8 bytes are cached per distinct string (flows repeat the same exporter,
+ *   device and DNS names).
+ *
+ * Every vector starts all-valid after `data_chunk_reset` and no value is NULL (the schema has no
+ * NULLs), so no validity mask is written. The store tests read every value back, hostile strings
+ * included, and compare them with what was appended.
  */
-import { DuckDBDataChunk, type DuckDBAppender, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
-import { addrToBigInt } from '../../net/ip.js';
+import duckdb from '@duckdb/node-bindings';
+import { DuckDBDataChunk, type DuckDBAppender, type DuckDBType } from '@duckdb/node-api';
 import type { FieldKind } from '../../schema/fields.js';
 
 /** DuckDB's vector size: the most rows a data chunk holds. */
@@ -21,49 +28,47 @@ export const CHUNK_ROWS = 2048;
 export interface ChunkColumn {
   readonly name: string;
   readonly kind: FieldKind;
+  /** A number column whose value is the same for every row of an append, given to `append` (not a row property). */
+  readonly constant?: boolean;
 }
 
 type Row = Record<string, unknown>;
 
-/** The bytes behind a fixed-width vector, or null when this node-api version hides them. */
-function rawView(v: DuckDBVector): DataView | null {
-  const o = v as unknown as { items?: unknown; dataView?: unknown };
-  if (o.dataView instanceof DataView) return o.dataView;
-  if (ArrayBuffer.isView(o.items)) return new DataView(o.items.buffer, o.items.byteOffset, o.items.byteLength);
-  return null;
-}
-
 const TWO32 = 2 ** 32;
+/** Bytes per value in a vector of each kind. */
+const WIDTH: Record<FieldKind, number> = { time: 8, u64: 8, mac: 8, addr: 16, u8: 1, u16: 2, u32: 4, string: 16 };
+/** Longest string DuckDB keeps inline in its 16-byte string_t. */
+const INLINE_MAX = 12;
 
-/** Write one column of rows [from, from + n) into vector `v` through the public setItem path. */
-function fillColumnSlow(v: DuckDBVector, kind: FieldKind, name: string, rows: readonly Row[], from: number, n: number): void {
-  const set = v as unknown as { setItem(i: number, value: unknown): void };
-  for (let i = 0; i < n; i++) {
-    const x = rows[from + i]![name];
-    switch (kind) {
-      case 'string':
-        set.setItem(i, x as string);
-        break;
-      case 'addr':
-        set.setItem(i, addrToBigInt(x as Uint8Array));
-        break;
-      case 'time':
-      case 'u64':
-      case 'mac':
-        set.setItem(i, BigInt(x as number));
-        break;
-      default:
-        set.setItem(i, x as number);
-    }
-  }
+/**
+ * A string's cached form: its `string_t` when it is inline (16 bytes), else its UTF-8 bytes
+ * (assigned through DuckDB).
+ */
+interface StrEntry {
+  inline: Uint8Array | null;
+  utf8: Uint8Array;
 }
+
+const encoder = new TextEncoder();
+
+/** Distinct strings remembered per writer before the cache starts over (bounds memory on unbounded names). */
+const STRING_CACHE_MAX = 65_536;
 
 /**
  * Column fillers, generated once per (kind, column name): the loop reads `row.<name>` as a named
- * property (one hidden class for all records, so the load is monomorphic) instead of `row[name]`
- * with a variable key. Arguments: (dv, bytes, rows, from, n, setItem).
+ * property (one hidden class for all records, so the load is monomorphic) instead of `row[name]`.
+ * Arguments: (dv, bytes, rows, from, n, str, long). For strings, `str(s)` returns the cached entry
+ * and rows whose value is long are collected in `long` (as row index, entry).
  */
-type Filler = (dv: DataView, bytes: Uint8Array, rows: readonly Row[], from: number, n: number, setItem: (i: number, value: unknown) => void) => void;
+type Filler = (dv: DataView, bytes: Uint8Array, rows: readonly Row[], from: number, n: number, str: (s: string) => StrEntry, long: LongList, k: unknown) => void;
+
+/** Rows of a string column whose values DuckDB must allocate. */
+interface LongList {
+  n: number;
+  rows: Int32Array;
+  entries: StrEntry[];
+}
+
 const fillers = new Map<string, Filler>();
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
@@ -84,52 +89,100 @@ function bodyFor(kind: FieldKind, get: string): string {
       // the big-endian 16 bytes are the 128-bit value; DuckDB keeps it little-endian
       return `for (let i = 0; i < n; i++) { const a = ${get}; const o = i * 16 + 15; for (let k = 0; k < 16; k++) bytes[o - k] = a[k]; }`;
     case 'string':
-      // through DuckDB's string heap (assigned at the vector's flush): the VARCHAR vector's data
-      // view is not the vector's live memory in this node-api version, so it is never written directly
-      return `for (let i = 0; i < n; i++) setItem(i, ${get});`;
+      return (
+        `long.n = 0;\n` +
+        `for (let i = 0; i < n; i++) {\n` +
+        `  const e = str(${get});\n` +
+        `  if (e.inline !== null) bytes.set(e.inline, i * 16);\n` +
+        `  else { bytes.fill(0, i * 16, i * 16 + 16); long.rows[long.n] = i; long.entries[long.n++] = e; }\n` +
+        `}`
+      );
   }
 }
 
-function fillerFor(kind: FieldKind, name: string): Filler {
-  const key = `${kind}:${name}`;
+function fillerFor(kind: FieldKind, name: string, constant: boolean): Filler {
+  const key = `${kind}:${name}:${constant}`;
   let f = fillers.get(key);
   if (!f) {
-    const get = IDENT.test(name) ? `rows[from + i].${name}` : `rows[from + i][${JSON.stringify(name)}]`;
-    f = new Function('dv', 'bytes', 'rows', 'from', 'n', 'setItem', `'use strict'; ${bodyFor(kind, get)}`) as Filler;
+    if (constant && kind === 'string') throw new Error(`constant column ${name} must be a number`);
+    const get = constant ? 'k' : IDENT.test(name) ? `rows[from + i].${name}` : `rows[from + i][${JSON.stringify(name)}]`;
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    f = new Function('dv', 'bytes', 'rows', 'from', 'n', 'str', 'long', 'k', `'use strict'; ${bodyFor(kind, get)}`) as Filler;
     fillers.set(key, f);
   }
   return f;
 }
 
-/** Write one column of rows [from, from + n) into vector `v` of the chunk. */
-function fillColumn(v: DuckDBVector, kind: FieldKind, name: string, rows: readonly Row[], from: number, n: number): void {
-  const set = v as unknown as { setItem(i: number, value: unknown): void };
-  if (kind === 'string') return fillerFor(kind, name)(EMPTY_VIEW, EMPTY_BYTES, rows, from, n, (i, x) => set.setItem(i, x));
-  const dv = rawView(v);
-  if (dv === null) return fillColumnSlow(v, kind, name, rows, from, n);
-  fillerFor(kind, name)(dv, new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength), rows, from, n, noSet);
-}
-
-const EMPTY_BYTES = new Uint8Array(0);
-const EMPTY_VIEW = new DataView(EMPTY_BYTES.buffer);
-const noSet = (): void => {
-  throw new Error('setItem on a fixed-width column');
-};
-
 /**
- * Append `rows` [start, end) (records with every column as a property) to the appender's table,
- * whose columns are `columns` in order with the given DuckDB types.
+ * Writes rows of one column layout into DuckDB appenders. Holds one data chunk and one scratch
+ * buffer per column, reused by every append (one writer per table layout; not shared between
+ * concurrent appends — the store serialises them).
  */
-export function appendRows(app: DuckDBAppender, columns: readonly ChunkColumn[], types: readonly DuckDBType[], rows: readonly Row[], start = 0, end = rows.length): void {
-  for (let from = start; from < end; from += CHUNK_ROWS) {
-    const n = Math.min(CHUNK_ROWS, end - from);
-    const chunk = DuckDBDataChunk.create(types, n);
-    for (let c = 0; c < columns.length; c++) {
-      const col = columns[c]!;
-      const v = chunk.getColumnVector(c);
-      fillColumn(v, col.kind, col.name, rows, from, n);
-      v.flush();
+export class ChunkWriter {
+  private readonly chunk: DuckDBDataChunk;
+  private readonly scratch: Uint8Array[];
+  private readonly views: DataView[];
+  private readonly fill: Filler[];
+  private readonly long: LongList = { n: 0, rows: new Int32Array(CHUNK_ROWS), entries: [] };
+  private strings = new Map<string, StrEntry>();
+  private readonly str = (s: string): StrEntry => {
+    let e = this.strings.get(s);
+    if (e === undefined) {
+      if (typeof s !== 'string') throw new TypeError(`not a string: ${typeof s}`);
+      const utf8 = encoder.encode(s);
+      let inline: Uint8Array | null = null;
+      if (utf8.length <= INLINE_MAX) {
+        inline = new Uint8Array(16);
+        new DataView(inline.buffer).setUint32(0, utf8.length, true);
+        inline.set(utf8, 4);
+      }
+      e = { inline, utf8 };
+      if (this.strings.size >= STRING_CACHE_MAX) this.strings = new Map();
+      this.strings.set(s, e);
     }
-    app.appendDataChunk(chunk);
+    return e;
+  };
+
+  constructor(
+    readonly columns: readonly ChunkColumn[],
+    types: readonly DuckDBType[],
+  ) {
+    if (types.length !== columns.length) throw new Error(`${columns.length} columns but ${types.length} types`);
+    this.chunk = DuckDBDataChunk.create(types);
+    this.scratch = columns.map((c) => new Uint8Array(WIDTH[c.kind] * CHUNK_ROWS));
+    this.views = this.scratch.map((b) => new DataView(b.buffer));
+    this.fill = columns.map((c) => fillerFor(c.kind, c.name, c.constant === true));
+  }
+
+  /**
+   * Append rows [start, end) (records with every column as a property) to the appender's table, in
+   * this writer's column order; `constants` gives the value of each constant column.
+   */
+  append(app: DuckDBAppender, rows: readonly Row[], start = 0, end = rows.length, constants: Readonly<Record<string, number>> = {}): void {
+    const chunk = this.chunk.chunk;
+    const long = this.long;
+    const k = this.columns.map((c) => {
+      if (!c.constant) return undefined;
+      const v = constants[c.name];
+      if (!Number.isSafeInteger(v) || v! < 0) throw new Error(`constant column ${c.name}: ${String(v)} is not a non-negative integer`);
+      return v;
+    });
+    for (let from = start; from < end; from += CHUNK_ROWS) {
+      const n = Math.min(CHUNK_ROWS, end - from);
+      duckdb.data_chunk_reset(chunk);
+      duckdb.data_chunk_set_size(chunk, n);
+      for (let c = 0; c < this.columns.length; c++) {
+        const bytes = this.scratch[c]!;
+        this.fill[c]!(this.views[c]!, bytes, rows, from, n, this.str, long, k[c]);
+        const vector = duckdb.data_chunk_get_vector(chunk, c);
+        duckdb.copy_data_to_vector(vector, 0, bytes.buffer as ArrayBuffer, 0, n * WIDTH[this.columns[c]!.kind]);
+        if (this.columns[c]!.kind === 'string') {
+          for (let k = 0; k < long.n; k++) duckdb.vector_assign_string_element_len(vector, long.rows[k]!, long.entries[k]!.utf8);
+          long.entries.length = 0;
+          long.n = 0;
+        }
+      }
+      app.appendDataChunk(this.chunk);
+    }
   }
 }

@@ -2,25 +2,18 @@
  * The embedded DuckDB store: one file, a raw table plus 1 min / 5 min / 1 h rollups, all derived
  * from the schema.
  *
- * Appends write whole columns into DuckDB data chunks (chunk-append.ts). One transaction per batch
- * appends the flows to `raw` (directly, in the table's own column order) and their rollup columns
- * (time, rollup dimensions, metrics), summed per 1 min bucket and dimensions in JavaScript
- * (rollup-agg.ts), to `v6scope_rollup_pending`. The rollups are maintained from
- * that pending table less often than per batch — when it holds `rollupFlushRows` rows, every
- * `rollupFlushMs`, and always before anything reads a rollup (a query the planner answers from a
- * rollup, retention, row counts, close): one transaction aggregates it into each rollup and empties
- * it. So a query never sees a rollup that lacks acknowledged flows, and a crash loses nothing: the
- * pending rows are durable with their raw rows and are rolled up when the file is opened again.
+ * Appends write whole columns into DuckDB data chunks (chunk-append.ts), one transaction per batch,
+ * straight into `raw` (in the table's own column order). Every batch gets a number, stored with its
+ * rows in raw's one store-internal column, `v6scope_batch`. The rollups are maintained from raw less
+ * often than per batch — when `rollupFlushRows` rows are waiting, every `rollupFlushMs`, and always
+ * before anything reads a rollup (a query the planner answers from a rollup, retention, row counts,
+ * close): one transaction aggregates raw's rows of the batches after the last one rolled up into
+ * each rollup and records that batch number in `v6scope_meta`. So a query never sees a rollup that
+ * lacks acknowledged flows, and a crash loses nothing: the batches not yet rolled up are found in
+ * raw (zone maps skip the rest) and rolled up when the file is opened again.
  */
-import { accessSync, constants as fsConstants } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { BIGINT, DuckDBInstance, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
-import { appendRows, type ChunkColumn } from './chunk-append.js';
-import { csvBuffer, csvLayout, type CsvBuffer, type CsvLayout } from './csv-append.js';
-import { rollupAggregator, type RollupAggregator } from './rollup-agg.js';
+import { ChunkWriter, type ChunkColumn } from './chunk-append.js';
 import { FACT_TABLES, type FactRow, type FactTable } from '../../schema/facts.js';
 import { FIELDS, METRICS, type FieldDef, type FlowRecord } from '../../schema/fields.js';
 import { addrToBigInt } from '../../net/ip.js';
@@ -32,31 +25,41 @@ import { DEFAULT_RETENTION, type FactStore, type FlowStore, type RetentionConfig
 
 const SCHEMA_VERSION = '1';
 const STAGING = 'v6scope_staging';
-/** Rollup columns of flows appended to raw but not yet aggregated into the rollups. */
-const PENDING = 'v6scope_rollup_pending';
+/**
+ * The table where earlier versions kept the rollup rows not yet rolled up: rolled up and dropped
+ * when such a file is opened.
+ */
+const OLD_PENDING = 'v6scope_rollup_pending';
+/** raw's store-internal column: the number of the batch that appended the row (0: rolled up before batch numbers). */
+const BATCH_COLUMN: ChunkColumn = { name: 'v6scope_batch', kind: 'u64', constant: true };
+/** v6scope_meta key: the last batch whose rows are in the rollups. */
+const ROLLED_UP_KEY = 'rolled_up_batch';
 /** Rows appended between two turns of the event loop (4 DuckDB vectors). */
 const APPEND_SLICE = 8192;
 
 /** The DuckDB type of each schema kind, for the columnar appender (matches duckdbDialect.columnType). */
 const DUCK_TYPE: Record<FieldDef['kind'], DuckDBType> = { time: BIGINT, addr: UHUGEINT, mac: UBIGINT, u8: UTINYINT, u16: USMALLINT, u32: UINTEGER, u64: UBIGINT, string: VARCHAR };
 const FLOW_COLUMNS: ChunkColumn[] = FIELDS.map((f) => ({ name: f.name, kind: f.kind }));
-const FLOW_TYPES = FLOW_COLUMNS.map((c) => DUCK_TYPE[c.kind]);
 const FLOW_COLUMN_LIST = FLOW_COLUMNS.map((c) => `"${c.name}"`).join(', ');
 const stagingOf = (table: string): string => `v6scope_staging_${table}`;
-/** The pending table's columns: what the rollups keep (time, rollup dimensions, metrics), schema order. */
-const PENDING_COLUMNS: ChunkColumn[] = FIELDS.filter((f) => f.role !== 'dimension' || f.rollup).map((f) => ({ name: f.name, kind: f.kind }));
-const FACT_COLUMNS = new Map(FACT_TABLES.map((t) => [t.name, { columns: t.fields.map((f) => ({ name: f.name, kind: f.kind })), types: t.fields.map((f) => DUCK_TYPE[f.kind]) }]));
+const FACT_COLUMNS = new Map(FACT_TABLES.map((t) => [t.name, layoutOf(t.fields.map((f) => ({ name: f.name, kind: f.kind })))]));
 
 /** An appender's column list in a table's own column order (the appender is positional). */
 interface AppendLayout {
   columns: ChunkColumn[];
   types: DuckDBType[];
+  /** Its chunk writer (one data chunk and scratch buffers, reused by every append), made on first use. */
+  writer?: ChunkWriter;
+}
+
+function writerOf(layout: AppendLayout): ChunkWriter {
+  return (layout.writer ??= new ChunkWriter(layout.columns, layout.types));
 }
 
 export interface DuckDBStoreOptions {
   path: string;
   retention?: RetentionConfig;
-  /** Roll the pending rows up once this many are waiting (default 1,048,576; rows are pre-aggregated per batch). */
+  /** Roll raw's new rows up once this many are waiting (default 1,048,576). */
   rollupFlushRows?: number;
   /** ... and at least this often, ms (default 10,000; 0: only by size and before reads). */
   rollupFlushMs?: number;
@@ -69,27 +72,6 @@ export interface DuckDBStoreOptions {
    * a crash is at most this big.
    */
   checkpointThreshold?: string;
-  /**
-   * How batches reach DuckDB. 'appender' (default): columnar data chunks through DuckDB's appender,
-   * converted on the calling (JavaScript) thread (chunk-append.ts). 'csv': each batch is written as
-   * CSV bytes to a temporary file (in /dev/shm when it is writable, else next to the database file)
-   * and loaded by DuckDB's own parallel CSV reader, raw rows and pending rollup rows in one
-   * transaction (csv-append.ts): about half the JavaScript thread's CPU per flow, but as much or
-   * more CPU in total and no more rows/s on 2 cores (bench/RESULTS.md, 2026-12-01) — for a process
-   * whose JavaScript thread is the limit. Both store the same values; the CSV path falls back to the
-   * appender for a batch it does not take as is (see csv-append.ts) or that DuckDB's reader rejects.
-   */
-  appendPath?: 'csv' | 'appender';
-}
-
-/** Where the CSV path's temporary files go: /dev/shm when writable, else the database's directory. */
-function csvTempDir(dbPath: string): string {
-  try {
-    accessSync('/dev/shm', fsConstants.W_OK);
-    return '/dev/shm';
-  } catch {
-    return dbPath && dbPath !== ':memory:' ? path.dirname(path.resolve(dbPath)) : os.tmpdir();
-  }
 }
 
 class DuckDBStore implements FlowStore {
@@ -99,32 +81,25 @@ class DuckDBStore implements FlowStore {
   private chain: Promise<unknown> = Promise.resolve();
   /** raw's columns in its own order, or null when it has columns the schema does not know (then: staging). */
   private rawLayout: AppendLayout | null = null;
-  private pendingLayout: AppendLayout = { columns: PENDING_COLUMNS, types: PENDING_COLUMNS.map((c) => DUCK_TYPE[c.kind]) };
-  /** Rows in the pending table (flows appended to raw, pre-aggregated, not yet in the rollups). */
+  private readonly stagingLayout: AppendLayout = layoutOf(FLOW_COLUMNS);
+  /** The last batch whose raw rows are in the rollups, and the next batch number to give. */
+  private rolledUpBatch = 0;
+  private nextBatch = 1;
+  /** Rows of batches after `rolledUpBatch` (appended to raw, not yet in the rollups). */
   private pendingRows = 0;
-  /** Batch → its rollup contributions summed per finest bucket and rollup dimensions (null: one row per flow). */
-  private aggregate: RollupAggregator | null = null;
   private readonly rollupFlushRows: number;
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
-  /** Rollup flushes done, pending rows rolled up and the time it took (ms): for benches and tests. */
+  /** Rollup flushes done, raw rows rolled up and the time it took (ms): for benches and tests. */
   readonly rollupStats = { flushes: 0, flushedRows: 0, flushMs: 0 };
-  /** Temporary CSV file prefix of the CSV append path, or null: the appender path. */
-  private readonly csvBase: string | null;
-  /** The CSV path's output buffer (reused by every append; grows to the largest slice). */
-  private csvOut: CsvBuffer | null = null;
-  /** Batches loaded through the CSV reader / through the appender (fallbacks included): for tests and benches. */
-  readonly appendStats = { csvBatches: 0, appenderBatches: 0 };
 
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
     retention: RetentionConfig,
-    opts: { rollupFlushRows?: number; rollupFlushMs?: number; appendPath?: 'csv' | 'appender'; path?: string } = {},
+    opts: { rollupFlushRows?: number; rollupFlushMs?: number } = {},
   ) {
     this.specs = tableSpecs(retention);
-    // One name per store (appends are serialised on it); the files exist only during an append.
-    this.csvBase = opts.appendPath !== 'csv' ? null : path.join(csvTempDir(opts.path ?? ''), `v6scope-append-${process.pid}-${randomBytes(6).toString('hex')}`);
     this.rollupFlushRows = Math.max(1, opts.rollupFlushRows ?? 1_048_576);
     const every = opts.rollupFlushMs ?? 10_000;
     if (every > 0) {
@@ -159,39 +134,21 @@ class DuckDBStore implements FlowStore {
     // raw: append straight into it when every column is one the schema declares (columns added by
     // ALTER TABLE sit at its end: the appender follows the table's order, not the schema's).
     const rawCols = await this.tableColumns(RAW_TABLE);
-    const byName = new Map(FLOW_COLUMNS.map((x) => [x.name, x]));
+    const byName = new Map([...FLOW_COLUMNS, BATCH_COLUMN].map((x) => [x.name, x]));
     this.rawLayout = rawCols.every((n) => byName.has(n)) ? layoutOf(rawCols.map((n) => byName.get(n)!)) : null;
-    // The pending rollup rows survive restarts: rolled up now (a crash left them), before anything reads.
-    await this.ensureTable(PENDING, PENDING_COLUMNS);
-    const pendCols = await this.tableColumns(PENDING);
-    const pendByName = new Map(PENDING_COLUMNS.map((x) => [x.name, x]));
-    if (pendCols.every((n) => pendByName.has(n))) this.pendingLayout = layoutOf(pendCols.map((n) => pendByName.get(n)!));
-    this.aggregate = this.makeAggregator();
-    const n = await c.runAndReadAll(`SELECT count(*) FROM ${PENDING}`);
-    this.pendingRows = Number(n.getRowsJS()[0]?.[0] ?? 0);
-    if (this.pendingRows > 0) await this.flushRollups();
-    if (!pendCols.every((n) => pendByName.has(n))) {
-      // A column the schema no longer declares: the table is empty now, recreate it in schema order.
-      await c.run(`DROP TABLE ${PENDING}`);
-      await this.ensureTable(PENDING, PENDING_COLUMNS);
-      this.pendingLayout = layoutOf(PENDING_COLUMNS);
-      this.aggregate = this.makeAggregator();
-    }
+    // Batch numbers: the rollups hold raw's rows up to `rolled_up_batch`; a crash may have left later
+    // batches in raw only — rolled up now, before anything reads.
+    const rolled = await c.runAndReadAll(`SELECT value FROM v6scope_meta WHERE key = $1`, [ROLLED_UP_KEY]);
+    this.rolledUpBatch = Number(rolled.getRowsJS()[0]?.[0] ?? 0);
+    const top = await c.runAndReadAll(`SELECT max(v6scope_batch), count(*) FILTER (WHERE v6scope_batch > $1) FROM raw`, [BigInt(this.rolledUpBatch)]);
+    const [maxBatch, waiting] = (top.getRowsJS()[0] ?? []).map((v) => Number(v ?? 0));
+    this.nextBatch = Math.max(this.rolledUpBatch, maxBatch ?? 0) + 1;
+    this.pendingRows = waiting ?? 0;
+    // A file from a version that kept not-yet-rolled-up rows in a pending table: roll them up, drop it.
+    if ((await this.tableColumns(OLD_PENDING)).length > 0) await this.rollUp(`SELECT * FROM ${OLD_PENDING}`, () => c.run(`DROP TABLE ${OLD_PENDING}`));
+    await this.flushRollups();
     const meta = await c.runAndReadAll(`SELECT key, value FROM v6scope_meta WHERE key LIKE 'retained_from:%'`);
     for (const [k, v] of meta.getRowsJS()) this.retainedFrom.set(String(k).slice('retained_from:'.length), Number(v));
-  }
-
-  /**
-   * Pre-aggregation is exact when every rollup has the pending table's dimensions and a resolution
-   * that is a multiple of the finest one (the pending rows are bucketed to the finest).
-   */
-  private makeAggregator(): RollupAggregator | null {
-    const rollups = this.specs.filter((t) => t.resolutionMs > 0);
-    if (rollups.length === 0) return null;
-    const finest = Math.min(...rollups.map((t) => t.resolutionMs));
-    const pendDims = new Set(this.pendingLayout.columns.map((c) => c.name));
-    const ok = rollups.every((t) => t.resolutionMs % finest === 0 && t.dimensions.length === pendDims.size - 1 - METRICS.length && t.dimensions.every((x) => pendDims.has(x)));
-    return ok ? rollupAggregator(this.pendingLayout.columns, finest) : null;
   }
 
   private async tableColumns(name: string): Promise<string[]> {
@@ -225,7 +182,7 @@ class DuckDBStore implements FlowStore {
       try {
         const app = await this.conn.createAppender(stagingOf(table.name));
         try {
-          appendRows(app, spec.columns, spec.types, rows);
+          writerOf(spec).append(app, rows);
           app.flushSync();
         } finally {
           app.closeSync();
@@ -260,7 +217,7 @@ class DuckDBStore implements FlowStore {
   }
 
   private columnsOf(t: TableSpec): { name: string; kind: FieldDef['kind'] }[] {
-    if (t.resolutionMs === 0) return FIELDS.map((f) => ({ name: f.name, kind: f.kind }));
+    if (t.resolutionMs === 0) return [...FIELDS.map((f) => ({ name: f.name, kind: f.kind })), BATCH_COLUMN];
     const dims = new Set(t.dimensions);
     return FIELDS.filter((f) => f.role !== 'dimension' || dims.has(f.name)).map((f) => ({ name: f.name, kind: f.kind }));
   }
@@ -269,60 +226,24 @@ class DuckDBStore implements FlowStore {
     if (batch.length === 0) return Promise.resolve();
     return this.serial(async () => {
       const rows = batch as unknown as readonly Record<string, unknown>[];
-      const pend = this.aggregate ? this.aggregate(rows) : rows;
-      if (this.csvBase !== null && (await this.appendCsv(this.csvBase, rows, pend))) {
-        this.appendStats.csvBatches++;
-      } else {
-        await this.appendChunks(rows, pend);
-        this.appendStats.appenderBatches++;
-      }
-      this.pendingRows += pend.length;
+      const id = this.nextBatch;
+      await this.appendChunks(rows, id);
+      this.nextBatch = id + 1;
+      this.pendingRows += rows.length;
       if (this.pendingRows >= this.rollupFlushRows) await this.flushRollups();
     });
   }
 
-  /**
-   * The CSV path: raw rows and pending rows serialised to two temporary files (outside the
-   * transaction), then both loaded by DuckDB's CSV reader in one transaction; the files are always
-   * deleted. False (nothing stored) when a row cannot be encoded or the reader rejects the batch:
-   * the caller then appends it through the appender, which stores what it always stored.
-   */
-  private async appendCsv(base: string, rows: readonly Record<string, unknown>[], pend: readonly Record<string, unknown>[]): Promise<boolean> {
-    const rawFile = `${base}-raw.csv`;
-    const pendFile = `${base}-pending.csv`;
-    const rawCsv = csvLayout(FLOW_COLUMNS);
-    const pendCsv = csvLayout(this.pendingLayout.columns);
-    try {
-      const out = (this.csvOut ??= csvBuffer());
-      if (!(await writeCsv(rawFile, rawCsv, rows, out)) || !(await writeCsv(pendFile, pendCsv, pend, out))) return false;
-      await this.conn.run('BEGIN TRANSACTION');
-      try {
-        await this.conn.run(rawCsv.insertSql(RAW_TABLE, rawFile));
-        await this.conn.run(pendCsv.insertSql(PENDING, pendFile));
-        await this.conn.run('COMMIT');
-      } catch (e) {
-        await this.conn.run('ROLLBACK').catch(() => undefined);
-        // Values the reader cannot convert (not a valid flow record): the appender decides, as before.
-        if (/^(Conversion|Invalid Input) Error/.test((e as Error).message)) return false;
-        throw e;
-      }
-      return true;
-    } finally {
-      await Promise.all([rm(rawFile, { force: true }), rm(pendFile, { force: true })]);
-    }
-  }
-
-  /** The appender path: columnar data chunks into raw (or staging) and pending, one transaction. */
-  private async appendChunks(rows: readonly Record<string, unknown>[], pend: readonly Record<string, unknown>[]): Promise<void> {
+  /** Columnar data chunks into raw (directly, or through staging) with batch number `id`, one transaction. */
+  private async appendChunks(rows: readonly Record<string, unknown>[], id: number): Promise<void> {
     if (!this.rawLayout) await this.stage(rows);
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      if (this.rawLayout) await this.appendTo(RAW_TABLE, this.rawLayout, rows);
+      if (this.rawLayout) await this.appendTo(RAW_TABLE, this.rawLayout, rows, { [BATCH_COLUMN.name]: id });
       else {
-        await this.conn.run(`INSERT INTO raw (${FLOW_COLUMN_LIST}) SELECT ${FLOW_COLUMN_LIST} FROM ${STAGING}`);
+        await this.conn.run(`INSERT INTO raw (${FLOW_COLUMN_LIST}, ${d.quote(BATCH_COLUMN.name)}) SELECT ${FLOW_COLUMN_LIST}, $1::UBIGINT FROM ${STAGING}`, [BigInt(id)]);
         await this.conn.run(`DELETE FROM ${STAGING}`);
       }
-      await this.appendTo(PENDING, this.pendingLayout, pend);
       await this.conn.run('COMMIT');
     } catch (e) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
@@ -336,12 +257,12 @@ class DuckDBStore implements FlowStore {
    * APPEND_SLICE, each flushed, with a turn of the event loop between slices: the appender's work is
    * synchronous, and a collector on the same thread must get to its socket between slices.
    */
-  private async appendTo(table: string, layout: AppendLayout, rows: readonly Record<string, unknown>[]): Promise<void> {
+  private async appendTo(table: string, layout: AppendLayout, rows: readonly Record<string, unknown>[], constants: Record<string, number> = {}): Promise<void> {
     const app = await this.conn.createAppender(table);
     try {
       for (let from = 0; from < rows.length; from += APPEND_SLICE) {
         if (from > 0) await new Promise<void>((r) => setImmediate(r));
-        appendRows(app, layout.columns, layout.types, rows, from, Math.min(rows.length, from + APPEND_SLICE));
+        writerOf(layout).append(app, rows, from, Math.min(rows.length, from + APPEND_SLICE), constants);
         app.flushSync();
       }
     } finally {
@@ -352,7 +273,7 @@ class DuckDBStore implements FlowStore {
   /** Raw tables with columns unknown to the schema: the batch goes through the staging table, by name. */
   private async stage(rows: readonly Record<string, unknown>[]): Promise<void> {
     try {
-      await this.appendTo(STAGING, { columns: FLOW_COLUMNS, types: FLOW_TYPES }, rows);
+      await this.appendTo(STAGING, this.stagingLayout, rows);
     } catch (e) {
       await this.conn.run(`DELETE FROM ${STAGING}`).catch(() => undefined);
       throw e;
@@ -360,57 +281,66 @@ class DuckDBStore implements FlowStore {
   }
 
   /**
-   * Aggregate the pending flows into every rollup and empty the pending table, in one transaction
-   * (call inside `serial`). The 1 min buckets are computed from the pending rows, the coarser ones
-   * from those 1 min rows.
+   * Roll raw's rows of the batches after the last one rolled up into every rollup and record the
+   * last batch, in one transaction (call inside `serial`).
    */
   private async flushRollups(): Promise<void> {
-    if (this.pendingRows === 0) return;
+    const top = this.nextBatch - 1;
+    if (top <= this.rolledUpBatch) return;
     const t0 = Date.now();
-    const rollups = this.specs.filter((t) => t.resolutionMs > 0).sort((a, b) => a.resolutionMs - b.resolutionMs);
-    const dimsOf = (t: TableSpec): string[] => t.dimensions.map((x) => d.quote(x));
-    await this.conn.run('BEGIN TRANSACTION');
-    try {
-      const finest = rollups[0];
-      let source = PENDING;
-      if (finest && rollups.length > 1 && rollups.every((t) => t.resolutionMs % finest.resolutionMs === 0 && sameDims(t, finest))) {
-        // One GROUP BY over the pending rows; coarser rollups aggregate its (far fewer) rows.
-        const dims = dimsOf(finest);
-        const bucket = d.timeBucket(d.quote('time_received'), finest.resolutionMs);
-        await this.conn.run(`DROP TABLE IF EXISTS v6scope_rollup_agg`);
-        await this.conn.run(
-          `CREATE TEMP TABLE v6scope_rollup_agg AS SELECT ${bucket} AS time_received, ${dims.join(', ')}, ${METRICS.map((m) => `SUM(${d.quote(m)}) AS ${d.quote(m)}`).join(', ')} ` +
-            `FROM ${PENDING} GROUP BY ALL`,
-        );
-        source = 'v6scope_rollup_agg';
-      }
-      for (const t of rollups) {
-        const dims = dimsOf(t);
-        const cols = ['time_received', ...t.dimensions, ...METRICS].map((x) => d.quote(x)).join(', ');
-        if (source !== PENDING && t === finest) {
-          await this.conn.run(`INSERT INTO ${d.quote(t.name)} (${cols}) SELECT ${cols} FROM ${source}`);
-          continue;
-        }
-        const bucket = d.timeBucket(d.quote('time_received'), t.resolutionMs);
-        await this.conn.run(
-          `INSERT INTO ${d.quote(t.name)} (${cols}) ` +
-            `SELECT ${bucket}, ${dims.join(', ')}, ${METRICS.map((m) => `SUM(${d.quote(m)})`).join(', ')} FROM ${source} GROUP BY ${bucket}, ${dims.join(', ')}`,
-        );
-      }
-      if (source !== PENDING) await this.conn.run(`DROP TABLE ${source}`);
-      await this.conn.run(`DELETE FROM ${PENDING}`);
-      await this.conn.run('COMMIT');
-    } catch (e) {
-      await this.conn.run('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
+    const from = this.rolledUpBatch;
+    await this.rollUp(`SELECT * FROM raw WHERE v6scope_batch > ${from} AND v6scope_batch <= ${top}`, () =>
+      this.conn.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ($1, $2)`, [ROLLED_UP_KEY, String(top)]).then(() => undefined),
+    );
+    this.rolledUpBatch = top;
     this.rollupStats.flushes++;
     this.rollupStats.flushedRows += this.pendingRows;
     this.rollupStats.flushMs += Date.now() - t0;
     this.pendingRows = 0;
   }
 
-  /** Roll the pending flows up now (tests, benches; reads do it themselves when they need it). */
+  /**
+   * Aggregate the flows `source` (a SELECT with time_received, the rollup dimensions and the metrics)
+   * into every rollup, and run `andThen`, in one transaction. The 1 min buckets are computed from
+   * the source rows, the coarser ones from those 1 min rows.
+   */
+  private async rollUp(source: string, andThen: () => Promise<unknown>): Promise<void> {
+    const rollups = this.specs.filter((t) => t.resolutionMs > 0).sort((a, b) => a.resolutionMs - b.resolutionMs);
+    const dimsOf = (t: TableSpec): string[] => t.dimensions.map((x) => d.quote(x));
+    const sums = (alias: boolean): string => METRICS.map((m) => `SUM(${d.quote(m)})${alias ? ` AS ${d.quote(m)}` : ''}`).join(', ');
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      const finest = rollups[0];
+      let from = `(${source}) AS v6scope_source`;
+      let aggregated = false;
+      if (finest && rollups.length > 1 && rollups.every((t) => t.resolutionMs % finest.resolutionMs === 0 && sameDims(t, finest))) {
+        // One GROUP BY over the source rows; coarser rollups aggregate its (far fewer) rows.
+        const bucket = d.timeBucket(d.quote('time_received'), finest.resolutionMs);
+        await this.conn.run(`DROP TABLE IF EXISTS v6scope_rollup_agg`);
+        await this.conn.run(`CREATE TEMP TABLE v6scope_rollup_agg AS SELECT ${bucket} AS time_received, ${dimsOf(finest).join(', ')}, ${sums(true)} FROM ${from} GROUP BY ALL`);
+        from = 'v6scope_rollup_agg';
+        aggregated = true;
+      }
+      for (const t of rollups) {
+        const dims = dimsOf(t);
+        const cols = ['time_received', ...t.dimensions, ...METRICS].map((x) => d.quote(x)).join(', ');
+        if (aggregated && t === finest) {
+          await this.conn.run(`INSERT INTO ${d.quote(t.name)} (${cols}) SELECT ${cols} FROM ${from}`);
+          continue;
+        }
+        const bucket = d.timeBucket(d.quote('time_received'), t.resolutionMs);
+        await this.conn.run(`INSERT INTO ${d.quote(t.name)} (${cols}) SELECT ${bucket}, ${dims.join(', ')}, ${sums(false)} FROM ${from} GROUP BY ${bucket}, ${dims.join(', ')}`);
+      }
+      if (aggregated) await this.conn.run(`DROP TABLE ${from}`);
+      await andThen();
+      await this.conn.run('COMMIT');
+    } catch (e) {
+      await this.conn.run('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Roll the flows not yet in the rollups up now (tests, benches; reads do it themselves when they need it). */
   flushPending(): Promise<void> {
     return this.serial(() => this.flushRollups());
   }
@@ -504,24 +434,6 @@ class DuckDBStore implements FlowStore {
   }
 }
 
-/**
- * Write rows as CSV to `file` (created or truncated), APPEND_SLICE rows per string and write (the
- * event loop turns between slices). False when a row cannot be encoded (the file is left for the caller to delete).
- */
-async function writeCsv(file: string, layout: CsvLayout, rows: readonly Record<string, unknown>[], out: CsvBuffer): Promise<boolean> {
-  const fh = await open(file, 'w');
-  try {
-    for (let from = 0; from < rows.length; from += APPEND_SLICE) {
-      out.pos = 0;
-      if (!layout.serialise(rows, from, Math.min(rows.length, from + APPEND_SLICE), out)) return false;
-      await fh.write(out.buf, 0, out.pos);
-    }
-    return true;
-  } finally {
-    await fh.close();
-  }
-}
-
 function layoutOf(columns: ChunkColumn[]): AppendLayout {
   return { columns, types: columns.map((c) => DUCK_TYPE[c.kind]) };
 }
@@ -541,7 +453,7 @@ export async function openDuckDBStore(opts: DuckDBStoreOptions): Promise<FlowSto
   if (opts.threads) config.threads = String(opts.threads);
   const instance = await DuckDBInstance.create(opts.path, config);
   const conn = await instance.connect();
-  const store = new DuckDBStore(instance, conn, opts.retention ?? DEFAULT_RETENTION, { ...opts, path: opts.path });
+  const store = new DuckDBStore(instance, conn, opts.retention ?? DEFAULT_RETENTION, opts);
   try {
     await store.init();
   } catch (e) {

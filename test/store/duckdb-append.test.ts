@@ -1,0 +1,180 @@
+/**
+ * The DuckDB store's columnar appends (src/store/duckdb/chunk-append.ts write DuckDB's in-memory
+ * layouts themselves: inline strings of up to 12 UTF-8 bytes, longer ones through DuckDB, addresses
+ * as reversed 128-bit words, u64 as two 32-bit words) must store exactly the records sent — hostile
+ * strings (quotes, commas, CR/LF, tabs, backslashes, NUL, emoji, lone surrogates, very long names,
+ * strings of exactly 11, 12 and 13 bytes and multi-byte characters across that edge) and extreme
+ * numbers (u64 near 2^53, u32 max, 0, all-ones addresses). Every row is read back from raw with
+ * DuckDB's own text conversion and compared field by field with the records sent, over several
+ * data chunks (one chunk object is reused, so a value left over from an earlier chunk would show).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseIP } from '../../src/net/ip.js';
+import { emptyFlow, FIELDS, type FlowRecord } from '../../src/schema/fields.js';
+import { openDuckDBStore } from '../../src/store/duckdb/store.js';
+import type { FlowStore } from '../../src/store/index.js';
+import { HOSTILE, HOUR, makeHostileFlows, oracle, rowsToMap, T0 } from './oracle.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'v6scope-append-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const NASTY = [
+  ...HOSTILE,
+  '',
+  ',',
+  '"',
+  '""',
+  '"a,b"',
+  'a"b',
+  '\r',
+  '\n',
+  '\r\n',
+  'end\r',
+  '\t\t',
+  '\\',
+  '\\"',
+  '\0\0',
+  ' leading and trailing spaces ',
+  'NULL',
+  '\\N',
+  'emoji 🚀👩‍👩‍👧 and 日本語, é',
+  'lone \ud800 surrogate',
+  'x'.repeat(100_000),
+  'abcdefghijk', // 11 bytes: inline
+  'abcdefghijkl', // 12: the longest inline
+  'abcdefghijklm', // 13: the shortest through DuckDB's heap
+  'abcdefghijké', // 13 bytes, 12 characters
+  'abcdefghijé', // 12 bytes, 11 characters
+  '🚀🚀🚀', // 12 bytes in 3 characters (6 UTF-16 units)
+  '🚀🚀🚀x',
+  'a\u0000bcdefghijkl\u0000', // NUL inside, 14 bytes
+  `"${'é,"\n'.repeat(20_000)}"`,
+];
+
+const U53 = Number.MAX_SAFE_INTEGER;
+
+/** Flows with a hostile string in every string field and extreme values in every numeric one. */
+function nastyFlows(n: number): FlowRecord[] {
+  const addrs = ['::', '::1', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '192.0.2.1', '255.255.255.255', '0.0.0.0', '2001:db8::8000:0:0:1', '8000::'].map((a) => parseIP(a).addr);
+  const out: FlowRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = (k: number): string => NASTY[(i + k) % NASTY.length]!;
+    const big = (k: number): number => [0, 1, 9, 10, 999_999_999, 1_000_000_000, 2 ** 32 - 1, 2 ** 32, 2 ** 52, U53 - 1, U53][(i + k) % 11]!;
+    out.push({
+      ...emptyFlow(),
+      time_received: T0 + (i % 7) * HOUR + i,
+      time_start: [0, U53, 1][i % 3]!,
+      time_end: U53 - i,
+      source_kind: s(0),
+      exporter_addr: addrs[i % addrs.length]!,
+      exporter_name: s(1),
+      observation_domain: [0, 0xffff_ffff, 1][i % 3]!,
+      sampling_rate: [1, 0xffff_ffff, 0][i % 3]!,
+      family: i % 2 ? 4 : 6,
+      src_addr: addrs[(i + 1) % addrs.length]!,
+      dst_addr: addrs[(i + 2) % addrs.length]!,
+      src_port: [0, 65535, 1][i % 3]!,
+      dst_port: [65535, 0, 443][i % 3]!,
+      proto: [0, 255, 6][i % 3]!,
+      service_port: 65535,
+      tcp_flags: 255,
+      in_if: 0xffff_ffff,
+      out_if: 0,
+      src_mac: 0xffff_ffff_ffff,
+      dst_mac: big(3),
+      direction: i % 3,
+      device_id: s(2),
+      peer_addr: addrs[(i + 3) % addrs.length]!,
+      dst_name: s(3),
+      src_asn: 0xffff_ffff,
+      dst_asn: 0,
+      vpc_id: s(4),
+      subnet_id: s(5),
+      interface_id: s(6),
+      action: s(7),
+      log_object: s(8),
+      bytes: big(0),
+      packets: big(1),
+      flows: big(2),
+    });
+  }
+  return out;
+}
+
+/** Every raw row, each field encoded as text (addresses as hex), sorted: the store's content. */
+async function rawContent(file: string): Promise<string[]> {
+  const inst = await DuckDBInstance.create(file);
+  const conn = await inst.connect();
+  try {
+    const cols = FIELDS.map((f) => (f.kind === 'addr' ? `lpad(hex("${f.name}"), 32, '0')` : `"${f.name}"::VARCHAR`)).join(', ');
+    const r = await conn.runAndReadAll(`SELECT ${cols} FROM raw`);
+    return r.getRowsJS().map((row) => JSON.stringify(row)).sort();
+  } finally {
+    conn.closeSync();
+    inst.closeSync();
+  }
+}
+
+/** The same encoding, from the records sent (a lone surrogate is stored as U+FFFD). */
+function expectedContent(flows: readonly FlowRecord[]): string[] {
+  return flows
+    .map((f) =>
+      JSON.stringify(
+        FIELDS.map((d) => {
+          const v = (f as unknown as Record<string, unknown>)[d.name];
+          if (d.kind === 'addr') return Buffer.from(v as Uint8Array).toString('hex').toUpperCase();
+          if (d.kind === 'string') return Buffer.from(v as string, 'utf8').toString('utf8');
+          return String(v);
+        }),
+      ),
+    )
+    .sort();
+}
+
+describe('DuckDB columnar appends', () => {
+  it('hostile strings and extreme numbers round-trip exactly, over several reused data chunks', async () => {
+    const flows = nastyFlows(NASTY.length * 11 * 6); // every string in every string field, every number in every metric; > 2 chunks
+    const file = path.join(dir, 'nasty.duckdb');
+    const store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+    for (const b of [flows.slice(0, 7), flows.slice(7, 2100), flows.slice(2100, 2101), flows.slice(2101)]) await store.append(b);
+    await store.close();
+    const got = await rawContent(file);
+    expect(got.length).toBe(flows.length);
+    expect(got).toEqual(expectedContent(flows));
+  });
+
+  it('rollups of hostile rows equal the oracle (hostile device ids, large counters)', async () => {
+    const flows = makeHostileFlows(3000, 5);
+    const store: FlowStore = await openDuckDBStore({ path: path.join(dir, 'rollup.duckdb'), rollupFlushMs: 0 });
+    try {
+      for (let i = 0; i < flows.length; i += 1000) await store.append(flows.slice(i, i + 1000));
+      const q = { since: T0, until: T0 + 3 * 24 * HOUR, bucket: HOUR, groupBy: [{ field: 'family' as const }, { field: 'device_id' as const }] };
+      const a = await store.query(q);
+      expect(a.table).toBe('rollup_1h');
+      const key = (r: FlowRecord): Record<string, string | number> => ({ family: r.family, device_id: r.device_id });
+      expect(rowsToMap(a.rows, ['time', 'family', 'device_id'])).toEqual(oracle(flows, { since: q.since, until: q.until, bucket: q.bucket, key }));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a record with a missing string or address is refused whole: nothing of its batch is stored', async () => {
+    const file = path.join(dir, 'refused.duckdb');
+    const store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+    const good = nastyFlows(30);
+    await store.append(good);
+    for (const [field, value] of [['device_id', undefined], ['src_addr', null], ['dst_name', 5]] as const) {
+      const bad = nastyFlows(3000).map((f, i) => (i === 2500 ? ({ ...f, [field]: value } as unknown as FlowRecord) : f));
+      await expect(store.append(bad)).rejects.toThrow();
+    }
+    await store.close();
+    expect(await rawContent(file)).toEqual(expectedContent(good));
+  });
+});
