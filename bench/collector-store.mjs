@@ -7,6 +7,7 @@
  *   npm run build && node bench/collector-store.mjs [flows=1000000] [batch=32768]
  *   V6SCOPE_DIST=/other/dist node bench/collector-store.mjs   (a build elsewhere, e.g. "before")
  *   V6SCOPE_CHECKPOINT=16MB ...                                (DuckDB checkpoint_threshold)
+ *   V6SCOPE_DUCKDB_THREADS=1 ...                               (DuckDB threads; default: one per core)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -35,7 +36,7 @@ function mainThreadCpu() {
 
 const dir = mkdtempSync(path.join(tmpdir(), 'v6scope-store-bench-'));
 try {
-  const store = await openDuckDBStore({ path: path.join(dir, 'x.duckdb'), ...(process.env.V6SCOPE_CHECKPOINT ? { checkpointThreshold: process.env.V6SCOPE_CHECKPOINT } : {}) });
+  const store = await openDuckDBStore({ path: path.join(dir, 'x.duckdb'), ...(process.env.V6SCOPE_DUCKDB_THREADS ? { threads: Number(process.env.V6SCOPE_DUCKDB_THREADS) } : {}), ...(process.env.V6SCOPE_CHECKPOINT ? { checkpointThreshold: process.env.V6SCOPE_CHECKPOINT } : {}) });
   const writer = new StoreWriter({ store, enricher: new LocalEnricher(), maxFlows: BATCH, maxDelayMs: 1000, maxPending: 4, maxPendingFlows: 4 * BATCH, warn: null });
   const dec = new FlowDecoder();
   const exporter = { addr: new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 127, 0, 0, 1]), port: 9999 };

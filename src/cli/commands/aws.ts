@@ -79,7 +79,7 @@ export function register(program: Command): void {
         kind: opts.kind as LogKind | undefined,
         format: opts.format,
         force: opts.force,
-        // Rows per store append (tuning and tests; default 65,536).
+        // Rows per store append (tuning and tests; default 122,880).
         batchSize: process.env.V6SCOPE_AWS_BATCH_ROWS ? Math.max(1, Number(process.env.V6SCOPE_AWS_BATCH_ROWS)) || undefined : undefined,
         onWarning: (m) => {
           if (!g.quiet) process.stderr.write(`v6scope: ${m}\n`);

@@ -63,8 +63,16 @@ export interface DuckDBStoreOptions {
   rollupFlushRows?: number;
   /** ... and at least this often, ms (default 10,000; 0: only by size and before reads). */
   rollupFlushMs?: number;
-  /** DuckDB worker threads (default: DuckDB's, one per core). */
+  /** DuckDB worker threads for queries and roll-ups (default: DuckDB's, one per core). */
   threads?: number;
+  /**
+   * DuckDB threads while a batch is appended (default 1). An append is one sequential pipeline;
+   * DuckDB's idle pool threads only spin (sched_yield) beside it and take CPU from the JavaScript
+   * thread that converts the next batch: with 1, the collector store bench and the VPC ingest used
+   * 5–13 % less CPU per flow at the same speed (within this machine's noise; bench/RESULTS.md,
+   * 2026-12-01). The store switches (`SET threads`) only when the kind of operation changes.
+   */
+  appendThreads?: number;
   /**
    * WAL size that triggers a checkpoint (DuckDB's `checkpoint_threshold`; default '64MB' here,
    * DuckDB's own is 16MB). Fewer, larger checkpoints cost less per flow, but the data not yet
@@ -90,6 +98,10 @@ class DuckDBStore implements FlowStore {
   private readonly rollupFlushRows: number;
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** DuckDB threads for queries and roll-ups, for appends, and the current setting. */
+  private readonly threads: number;
+  private readonly appendThreads: number;
+  private currentThreads: number;
   /** Rollup flushes done, raw rows rolled up and the time it took (ms): for benches and tests. */
   readonly rollupStats = { flushes: 0, flushedRows: 0, flushMs: 0 };
 
@@ -97,9 +109,12 @@ class DuckDBStore implements FlowStore {
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
     retention: RetentionConfig,
-    opts: { rollupFlushRows?: number; rollupFlushMs?: number } = {},
+    opts: { rollupFlushRows?: number; rollupFlushMs?: number; threads: number; appendThreads?: number },
   ) {
     this.specs = tableSpecs(retention);
+    this.threads = Math.max(1, opts.threads);
+    this.currentThreads = this.threads;
+    this.appendThreads = Math.max(1, opts.appendThreads ?? 1);
     this.rollupFlushRows = Math.max(1, opts.rollupFlushRows ?? 1_048_576);
     const every = opts.rollupFlushMs ?? 10_000;
     if (every > 0) {
@@ -111,10 +126,21 @@ class DuckDBStore implements FlowStore {
   }
 
   /** Serialise operations on the single connection. */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.chain.then(fn, fn);
+  private serial<T>(fn: () => Promise<T>, threads = this.threads): Promise<T> {
+    const run = async (): Promise<T> => {
+      await this.useThreads(threads);
+      return fn();
+    };
+    const p = this.chain.then(run, run);
     this.chain = p.catch(() => undefined);
     return p;
+  }
+
+  /** Set DuckDB's thread count to `n` unless it already is (call inside `serial`). */
+  private async useThreads(n: number): Promise<void> {
+    if (this.currentThreads === n || this.closed) return;
+    await this.conn.run(`SET threads = ${n}`);
+    this.currentThreads = n;
   }
 
   async init(): Promise<void> {
@@ -230,8 +256,11 @@ class DuckDBStore implements FlowStore {
       await this.appendChunks(rows, id);
       this.nextBatch = id + 1;
       this.pendingRows += rows.length;
-      if (this.pendingRows >= this.rollupFlushRows) await this.flushRollups();
-    });
+      if (this.pendingRows >= this.rollupFlushRows) {
+        await this.useThreads(this.threads);
+        await this.flushRollups();
+      }
+    }, this.appendThreads);
   }
 
   /** Columnar data chunks into raw (directly, or through staging) with batch number `id`, one transaction. */
@@ -453,7 +482,8 @@ export async function openDuckDBStore(opts: DuckDBStoreOptions): Promise<FlowSto
   if (opts.threads) config.threads = String(opts.threads);
   const instance = await DuckDBInstance.create(opts.path, config);
   const conn = await instance.connect();
-  const store = new DuckDBStore(instance, conn, opts.retention ?? DEFAULT_RETENTION, opts);
+  const threads = Number((await conn.runAndReadAll(`SELECT current_setting('threads')`)).getRowsJS()[0]?.[0] ?? 1);
+  const store = new DuckDBStore(instance, conn, opts.retention ?? DEFAULT_RETENTION, { ...opts, threads });
   try {
     await store.init();
   } catch (e) {
