@@ -4,7 +4,8 @@
  * through an IPv6 socket representation — see src/sources/cloud/vpc.ts). Shares must equal the
  * ground truth computed here; malformed lines are reported with file and line; re-runs skip
  * objects already ingested, from a directory in the S3 key layouts and from a local S3-compatible
- * server (s3rver, never real AWS).
+ * server (s3rver, never real AWS) — text .log.gz objects and Parquet objects (written by DuckDB
+ * with the column names and types of AWS's Parquet flow logs).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 
@@ -88,6 +90,27 @@ const truth = newTruth();
 const unique = newTruth();
 const files: { key: string; body: Buffer }[] = [];
 for (let i = 0; i < 6; i++) files.push({ key: layoutKey(i), body: gzipSync(vpcFile(i, 300 + i * 11, truth, unique)) });
+
+/** AWS's Parquet flow log columns for FORMAT (names with underscores, typed; '-' is NULL). */
+const PARQUET_TYPES: Record<string, string> = { version: 'INTEGER', srcport: 'INTEGER', dstport: 'INTEGER', protocol: 'INTEGER', packets: 'BIGINT', bytes: 'BIGINT', start: 'BIGINT', end: 'BIGINT' };
+
+/** The text log as a Parquet file (DuckDB's writer, Snappy as AWS uses), read back as bytes. */
+async function toParquet(text: string): Promise<Buffer> {
+  const work = mkdtempSync(path.join(dir, 'pq-'));
+  const txt = path.join(work, 'in.log');
+  const out = path.join(work, 'out.parquet');
+  writeFileSync(txt, text.replace(/ +/g, ' '));
+  const cols = HEADER.split(' ').map((n) => `'${n}': '${PARQUET_TYPES[n] ?? 'VARCHAR'}'`).join(', ');
+  const inst = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  const c = await inst.connect();
+  const names = HEADER.split(' ').map((n) => `"${n}" AS "${n.replace(/-/g, '_')}"`).join(', ');
+  await c.run(`COPY (SELECT ${names} FROM read_csv('${txt}', delim = ' ', header = true, auto_detect = false, nullstr = '-', columns = {${cols}})) TO '${out}' (FORMAT parquet, COMPRESSION snappy)`);
+  c.closeSync();
+  inst.closeSync();
+  return readFileSync(out);
+}
+const pqTruth = newTruth();
+const pqTexts = [10, 11].map((seed) => ({ key: layoutKey(seed).replace(/\.log\.gz$/, '.log.parquet'), text: vpcFile(seed, 2500 + seed, pqTruth, newTruth()) }));
 
 async function json(args: string[]) {
   const r = await runCli(args);
@@ -240,13 +263,14 @@ describe('aws ingest: a local S3-compatible server', () => {
 
   beforeAll(async () => {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-    const s = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: path.join(dir, 's3'), configureBuckets: [{ name: 'flowlogs' }] });
+    const s = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: path.join(dir, 's3'), configureBuckets: [{ name: 'flowlogs' }, { name: 'pqlogs' }] });
     const addr = (await s.run()) as { port: number };
     server = s;
     endpoint = `http://127.0.0.1:${addr.port}`;
     const c = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     for (const f of files) await c.send(new PutObjectCommand({ Bucket: 'flowlogs', Key: f.key, Body: f.body }));
     await c.send(new PutObjectCommand({ Bucket: 'flowlogs', Key: 'other/readme.txt', Body: 'not under the prefix' }));
+    for (const f of pqTexts) await c.send(new PutObjectCommand({ Bucket: 'pqlogs', Key: f.key, Body: await toParquet(f.text) }));
     c.destroy();
   });
   afterAll(async () => {
@@ -272,5 +296,21 @@ describe('aws ingest: a local S3-compatible server', () => {
     expect(rep.flowLogs.all.bytes).toEqual({ v4: truth.bytes[0], v6: truth.bytes[1], share: share(truth.bytes) });
     const state = JSON.parse(readFileSync(path.join(data, 'aws/state.json'), 'utf8'));
     expect(Object.keys(state.objects).every((k) => k.startsWith('s3://flowlogs/AWSLogs/'))).toBe(true);
+  });
+  it('Parquet objects: every record once, totals equal the ground truth, a second run ingests nothing', async () => {
+    const data = path.join(dir, 'data-s3-parquet');
+    const args = ['--data', data, '--json', 'aws', 'ingest', '--endpoint', endpoint, 's3://pqlogs/AWSLogs/'];
+    const r1 = await runCli(args, { env });
+    expect(r1.stderr).toBe('');
+    expect(r1.code).toBe(0);
+    const a = JSON.parse(r1.stdout);
+    expect(a.ingested).toBe(pqTexts.length);
+    expect(a.flows).toBe(pqTruth.flows[0] + pqTruth.flows[1]);
+    const r2 = await runCli(args, { env });
+    expect(r2.code).toBe(0);
+    expect(JSON.parse(r2.stdout)).toMatchObject({ ingested: 0, skipped: pqTexts.length });
+    const rep = await json(['--data', data, '--json', 'aws', 'report']);
+    expect(rep.flowLogs.all.bytes).toEqual({ v4: pqTruth.bytes[0], v6: pqTruth.bytes[1], share: share(pqTruth.bytes) });
+    expect(rep.flowLogs.all.packets).toEqual({ v4: pqTruth.packets[0], v6: pqTruth.packets[1], share: share(pqTruth.packets) });
   });
 });
