@@ -192,7 +192,7 @@ try {
     writeFileSync(cfg, `collectors:\n  - protocol: ipfix\n    listen: ["127.0.0.1:${port}"]\n    receive_buffer: 64MiB\nbatch:\n  max_flows: 32768\n  max_delay: 1s\n  max_pending: 16\nstate:\n  save_interval: 5s\n`);
     const p = DECODE_ONLY
       ? startProc(process.execPath, ['--input-type=module', '-e', decodeOnlyScript(port)], /ready/)
-      : startProc(process.execPath, [CLI, '--data', data, '--config', cfg, 'serve'], /serve: ready/);
+      : startProc(process.execPath, [...(process.env.SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, '--data', data, '--config', cfg, 'serve'], /serve: ready/);
     await p.ready();
     const flag = { done: false };
     const rssP = sampleRss(p.child.pid, flag, port);

@@ -22,9 +22,11 @@ interface Pending {
   records: FlowRecord[];
   cols: ColRange[];
   n: number;
+  /** Its columnar rows are records now and the batch is enriched: ready to append. */
+  ready: boolean;
 }
 
-const newPending = (): Pending => ({ records: [], cols: [], n: 0 });
+const newPending = (): Pending => ({ records: [], cols: [], n: 0, ready: false });
 
 export interface StoreWriterOptions {
   store: FlowStore;
@@ -196,6 +198,22 @@ export class StoreWriter {
     if (!this.writing) this.writing = this.drain();
   }
 
+  /**
+   * Turn a batch's columnar rows into records and enrich it. `sliced`: yield to the event loop
+   * between the collector's batches (a few thousand rows each), so that the append in flight gets
+   * its turns — this runs while that append's commit keeps the thread otherwise idle.
+   */
+  private async prepare(p: Pending, sliced: boolean): Promise<void> {
+    if (p.ready) return;
+    for (const c of p.cols) {
+      decodeBatchInto(c.batch, c.from, c.to, p.records);
+      if (sliced) await new Promise<void>((r) => setImmediate(r));
+    }
+    p.cols = [];
+    this.opts.enricher?.enrich(p.records);
+    p.ready = true;
+  }
+
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const p = this.queue.shift()!;
@@ -203,9 +221,13 @@ export class StoreWriter {
       const t0 = Date.now();
       const b = p.records;
       try {
-        if (p.cols.length > 0) for (const c of p.cols) decodeBatchInto(c.batch, c.from, c.to, b);
-        this.opts.enricher?.enrich(b);
-        await this.opts.store.append(b);
+        await this.prepare(p, false);
+        const appending = this.opts.store.append(b);
+        appending.catch(() => undefined); // awaited below; not unhandled while the next batch is prepared
+        // The next batch is made ready while this one is written (its commit runs on DuckDB's threads).
+        const next = this.queue[0];
+        if (next) await this.prepare(next, true).catch(() => undefined); // a failure shows again when its turn comes
+        await appending;
         this.st.stored += b.length;
         this.st.batchesStored++;
       } catch (e) {

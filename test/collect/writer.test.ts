@@ -10,6 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CollectorHealth } from '../../src/collect/collector.js';
 import { startServe } from '../../src/collect/serve.js';
 import { StoreWriter } from '../../src/collect/writer.js';
+import { encodeBatch } from '../../src/collect/flow-batch.js';
+import type { LocalEnricher } from '../../src/enrich/local.js';
 import { parseConfig } from '../../src/config/index.js';
 import { emptyFlow, type FlowRecord } from '../../src/schema/fields.js';
 import type { FlowStore } from '../../src/store/store.js';
@@ -73,6 +75,45 @@ describe('store writer', () => {
 });
 
 describe('store writer: the queue is bounded in flows too', () => {
+  it('makes the next columnar batch ready while the current one is appended; order, content and failures stay per batch', async () => {
+    const events: string[] = [];
+    const seen: number[][] = [];
+    let calls = 0;
+    const store = {
+      ...slowStore(0),
+      async append(batch: readonly FlowRecord[]) {
+        const k = ++calls;
+        events.push(`append ${k} start`);
+        seen.push(batch.map((r) => r.src_port));
+        await new Promise((r) => setTimeout(r, 60));
+        events.push(`append ${k} end`);
+      },
+    };
+    let enriched = 0;
+    const enricher = {
+      enrich(b: FlowRecord[]) {
+        enriched++;
+        events.push(`enrich ${enriched}`);
+        if (b[0]?.src_port === 200) throw new Error('enricher broke'); // batch 3, whenever it is tried
+        for (const r of b) r.device_id = `d${r.src_port}`;
+      },
+    } as unknown as LocalEnricher;
+    const w = new StoreWriter({ store, enricher, maxFlows: 100, maxDelayMs: 10_000, maxPending: 8, warn: null });
+    const rows = Array.from({ length: 400 }, (_, i) => ({ ...emptyFlow(), src_port: i }));
+    for (let i = 0; i < 400; i += 50) w.addColumnar(encodeBatch(rows.slice(i, i + 50)).batch); // 4 batches of 100 from 8 columnar pieces
+    await w.close();
+    // batch 2 was enriched while batch 1 was being appended (before "append 1 end")
+    expect(events.indexOf('enrich 2')).toBeLessThan(events.indexOf('append 1 end'));
+    expect(events.indexOf('enrich 2')).toBeGreaterThan(events.indexOf('append 1 start'));
+    // batch 3's enricher failure fails batch 3 alone (it is retried at its turn, and fails there)
+    expect(seen.map((b) => [b[0], b.length])).toEqual([
+      [0, 100],
+      [100, 100],
+      [300, 100],
+    ]);
+    expect(w.stats()).toMatchObject({ received: 400, stored: 300, batchesStored: 3, failedBatches: 1, failedFlows: 100, lastError: 'enricher broke' });
+  });
+
   it('drops (and counts) a batch that would take the waiting flows past maxPendingFlows', async () => {
     const st = slowStore(50);
     const w = new StoreWriter({ store: st, maxFlows: 10, maxDelayMs: 1000, maxPending: 100, maxPendingFlows: 25, warn: null });
