@@ -51,8 +51,12 @@ interface StrEntry {
 
 const encoder = new TextEncoder();
 
-/** Distinct strings remembered per writer before the cache starts over (bounds memory on unbounded names). */
+/**
+ * Distinct strings remembered per writer before the cache starts over, and the longest one
+ * remembered (UTF-8 bytes): together they bound the cache to about 25 MB whatever the names.
+ */
 const STRING_CACHE_MAX = 65_536;
+const STRING_CACHE_MAX_BYTES = 256;
 
 /**
  * Column fillers, generated once per (kind, column name): the loop reads `row.<name>` as a named
@@ -137,8 +141,10 @@ export class ChunkWriter {
         inline.set(utf8, 4);
       }
       e = { inline, utf8 };
-      if (this.strings.size >= STRING_CACHE_MAX) this.strings = new Map();
-      this.strings.set(s, e);
+      if (utf8.length <= STRING_CACHE_MAX_BYTES) {
+        if (this.strings.size >= STRING_CACHE_MAX) this.strings = new Map();
+        this.strings.set(s, e);
+      }
     }
     return e;
   };
