@@ -7,6 +7,8 @@
  *   npm run build && node bench/collector-e2e.mjs [--seconds 60] [--rate 300000] [--decode-only]
  *   V6SCOPE_COLLECTOR_THREAD=main node bench/collector-e2e.mjs ...   (serve's collectors in the
  *   main thread instead of the worker thread, for comparison)
+ *   V6SCOPE_DUCKDB_MEMORY=100MiB SERVE_NODE_ARGS=--max-old-space-size=200 node bench/collector-e2e.mjs ...
+ *                                        (store.duckdb.memory_limit, and node flags for serve: memory bounds)
  *   V6SCOPE_DIST=/elsewhere/dist node bench/collector-e2e.mjs ...   (another build, e.g. the code
  *   before a change: `git archive HEAD src tsconfig.json package.json | tar -x -C DIR`, link
  *   node_modules into DIR, `npx tsc -p DIR/tsconfig.json`)
@@ -189,7 +191,7 @@ try {
     const port = await freePort();
     const data = path.join(work, 'v6scope-data');
     const cfg = path.join(work, 'v6scope.yaml');
-    writeFileSync(cfg, `collectors:\n  - protocol: ipfix\n    listen: ["127.0.0.1:${port}"]\n    receive_buffer: 64MiB\nbatch:\n  max_flows: 32768\n  max_delay: 1s\n  max_pending: 16\nstate:\n  save_interval: 5s\n`);
+    writeFileSync(cfg, `collectors:\n  - protocol: ipfix\n    listen: ["127.0.0.1:${port}"]\n    receive_buffer: 64MiB\nbatch:\n  max_flows: 32768\n  max_delay: 1s\n  max_pending: 16\nstate:\n  save_interval: 5s\n${process.env.V6SCOPE_DUCKDB_MEMORY ? `store:\n  duckdb:\n    memory_limit: ${process.env.V6SCOPE_DUCKDB_MEMORY}\n` : ''}`);
     const p = DECODE_ONLY
       ? startProc(process.execPath, ['--input-type=module', '-e', decodeOnlyScript(port)], /ready/)
       : startProc(process.execPath, [...(process.env.SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, '--data', data, '--config', cfg, 'serve'], /serve: ready/);

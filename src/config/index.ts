@@ -76,8 +76,11 @@ export interface ClickHouseConfig {
 
 export interface StoreConfig {
   kind: 'duckdb' | 'clickhouse';
-  /** DuckDB file ('' = DATA/v6scope.duckdb). */
-  duckdb: { path: string };
+  /**
+   * DuckDB file ('' = DATA/v6scope.duckdb), and the most memory DuckDB may use, bytes (0 = DuckDB's
+   * default, 80 % of the machine's RAM).
+   */
+  duckdb: { path: string; memory_limit: number };
   clickhouse: ClickHouseConfig;
 }
 
@@ -131,7 +134,7 @@ export function defaultConfig(): Config {
     local_prefixes: [],
     store: {
       kind: 'duckdb',
-      duckdb: { path: '' },
+      duckdb: { path: '', memory_limit: 0 },
       clickhouse: {
         url: 'http://127.0.0.1:8123',
         database: 'v6scope',
@@ -367,7 +370,7 @@ export function validateConfig(raw: unknown, file?: string, lineOf: (path: (stri
   });
 
   const so = v.object(top.store, ['store'], ['kind', 'duckdb', 'clickhouse']);
-  const dk = v.object(so.duckdb, ['store', 'duckdb'], ['path']);
+  const dk = v.object(so.duckdb, ['store', 'duckdb'], ['path', 'memory_limit']);
   const ck = v.object(so.clickhouse, ['store', 'clickhouse'], ['url', 'database', 'username', 'password', 'cluster', 'cluster_nodes', 'replicated', 'zookeeper_path', 'replica', 'spool', 'options']);
   if (ck.replicated !== undefined && ck.replicated !== null && typeof ck.replicated !== 'boolean') v.fail(['store', 'clickhouse', 'replicated'], `expected true or false, got ${describe(ck.replicated)}`);
   const cs = v.object(ck.spool, ['store', 'clickhouse', 'spool'], ['enabled', 'dir', 'max_size']);
@@ -386,7 +389,10 @@ export function validateConfig(raw: unknown, file?: string, lineOf: (path: (stri
   if (!/^https?:\/\/[^\s/]+/.test(url)) v.fail(['store', 'clickhouse', 'url'], `expected an http:// or https:// URL, got ${JSON.stringify(url)}`);
   const store: StoreConfig = {
     kind: v.oneOf(so.kind, ['store', 'kind'], ['duckdb', 'clickhouse'] as const, 'duckdb'),
-    duckdb: { path: v.string(dk.path, ['store', 'duckdb', 'path'], '') },
+    duckdb: {
+      path: v.string(dk.path, ['store', 'duckdb', 'path'], ''),
+      memory_limit: dk.memory_limit === 0 ? 0 : v.size(dk.memory_limit, ['store', 'duckdb', 'memory_limit'], 0, 16 * 2 ** 20, Number.MAX_SAFE_INTEGER),
+    },
     clickhouse: {
       url,
       database: v.string(ck.database, ['store', 'clickhouse', 'database'], d.store.clickhouse.database),

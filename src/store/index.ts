@@ -69,7 +69,7 @@ export async function openConfiguredStore(config: Config, dataDir: string, opts:
     }
   }
   mkdirSync(dataDir, { recursive: true });
-  return openDuckDBStore({ path: duckdbFileOf(config, dataDir), retention: retentionOf(config) });
+  return openDuckDBStore({ path: duckdbFileOf(config, dataDir), retention: retentionOf(config), ...(config.store.duckdb.memory_limit ? { memoryLimit: config.store.duckdb.memory_limit } : {}) });
 }
 
 /**

@@ -73,6 +73,8 @@ state: { save_interval: 1m }
       ['retention:\n  rollup_1h: -1d\n', 'retention.rollup_1h: expected a duration'],
       ['local_prefixes: [2001:db8::/129]\n', 'local_prefixes[0]: '],
       ['store:\n  kind: postgres\n', 'store.kind: expected one of duckdb, clickhouse'],
+      ['store:\n  duckdb: { memory_limit: 1MB }\n', 'store.duckdb.memory_limit: must be between 16777216 and'],
+      ['store:\n  duckdb: { memory_limit: lots }\n', 'store.duckdb.memory_limit: expected a size in bytes'],
       ['store:\n  clickhouse: { url: "ch:8123" }\n', 'store.clickhouse.url: expected an http:// or https:// URL'],
       ['capture:\n  interface: "eth0; rm -rf /"\n', 'capture.interface: "eth0; rm -rf /" is not an interface name'],
       ['colectors: []\n', 'colectors: unknown key (did you mean "collectors"?)'],
@@ -83,6 +85,12 @@ state: { save_interval: 1m }
     ];
     for (const [yaml, msg] of cases) expect(err(yaml).message, yaml).toContain(msg);
     expect(err('collectors:\n  - protocol: x\n').key).toBe('collectors[0].protocol');
+  });
+
+  it('store.duckdb.memory_limit: a size, 0 or absent for DuckDB\'s own default', () => {
+    expect(parseConfig('store:\n  duckdb: { memory_limit: 256MiB }\n').store.duckdb).toEqual({ path: '', memory_limit: 256 * 2 ** 20 });
+    expect(parseConfig('store:\n  duckdb: { memory_limit: 0 }\n').store.duckdb.memory_limit).toBe(0);
+    expect(defaultConfig().store.duckdb.memory_limit).toBe(0);
   });
 
   it('listen addresses and durations', () => {

@@ -16,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIP } from '../../src/net/ip.js';
 import { emptyFlow, FIELDS, type FlowRecord } from '../../src/schema/fields.js';
 import { openDuckDBStore } from '../../src/store/duckdb/store.js';
+import { openConfiguredStore } from '../../src/store/index.js';
+import { parseConfig } from '../../src/config/index.js';
 import type { FlowStore } from '../../src/store/index.js';
 import { HOSTILE, HOUR, makeHostileFlows, oracle, rowsToMap, T0 } from './oracle.js';
 
@@ -176,5 +178,21 @@ describe('DuckDB columnar appends', () => {
     }
     await store.close();
     expect(await rawContent(file)).toEqual(expectedContent(good));
+  });
+
+  it('store.duckdb.memory_limit reaches DuckDB; appends and roll-ups work under it', async () => {
+    const store = await openConfiguredStore(parseConfig('store:\n  duckdb: { path: limited.duckdb, memory_limit: 64MiB }\n'), dir);
+    try {
+      const conn = (store as unknown as { conn: { runAndReadAll(sql: string): Promise<{ getRowsJS(): unknown[][] }> } }).conn;
+      expect(String((await conn.runAndReadAll(`SELECT current_setting('memory_limit')`)).getRowsJS()[0]![0])).toBe('64.0 MiB');
+      const flows = makeHostileFlows(5000, 7);
+      for (let i = 0; i < flows.length; i += 2500) await store.append(flows.slice(i, i + 2500));
+      const q = { since: T0, until: T0 + 3 * 24 * HOUR, bucket: HOUR, groupBy: [{ field: 'family' as const }] };
+      const a = await store.query(q);
+      expect(a.table).toBe('rollup_1h');
+      expect(rowsToMap(a.rows, ['time', 'family'])).toEqual(oracle(flows, { since: q.since, until: q.until, bucket: q.bucket, key: (r) => ({ family: r.family }) }));
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -63,6 +63,13 @@ export interface DuckDBStoreOptions {
   rollupFlushRows?: number;
   /** ... and at least this often, ms (default 10,000; 0: only by size and before reads). */
   rollupFlushMs?: number;
+  /**
+   * The most memory DuckDB may use, bytes (DuckDB's `memory_limit`; default DuckDB's own, 80 % of
+   * the machine's RAM). With 100 MiB (and V8's old space capped at 200 MB) `serve` at 100k flows/s
+   * peaked at 450 MB RSS instead of 780–900 MB, storing 85k flows/s against 87–97k unbounded
+   * (bench/RESULTS.md).
+   */
+  memoryLimit?: number;
   /** DuckDB worker threads for queries and roll-ups (default: DuckDB's, one per core). */
   threads?: number;
   /**
@@ -480,6 +487,7 @@ export async function openDuckDBStore(opts: DuckDBStoreOptions): Promise<FlowSto
     checkpoint_threshold: opts.checkpointThreshold ?? '64MB',
   };
   if (opts.threads) config.threads = String(opts.threads);
+  if (opts.memoryLimit) config.memory_limit = `${Math.max(1, Math.floor(opts.memoryLimit / 1024))}KiB`;
   const instance = await DuckDBInstance.create(opts.path, config);
   const conn = await instance.connect();
   const threads = Number((await conn.runAndReadAll(`SELECT current_setting('threads')`)).getRowsJS()[0]?.[0] ?? 1);
