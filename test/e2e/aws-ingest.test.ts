@@ -277,40 +277,36 @@ describe('aws ingest: a local S3-compatible server', () => {
     await server?.close();
   });
 
-  it('reads every object once; a second run ingests nothing new', async () => {
-    const data = path.join(dir, 'data-s3');
-    const args = ['--data', data, '--json', 'aws', 'ingest', '--endpoint', endpoint, 's3://flowlogs/AWSLogs/'];
+  /**
+   * `aws ingest` of an S3 prefix twice: the first run ingests `objects` objects with the truth's
+   * flows, the second nothing; the report's bytes and packets equal the truth. The first run's JSON.
+   */
+  async function ingestTwice(data: string, url: string, objects: number, t: Truth) {
+    const args = ['--data', data, '--json', 'aws', 'ingest', '--endpoint', endpoint, url];
     const r1 = await runCli(args, { env });
     expect(r1.stderr).toBe('');
     expect(r1.code).toBe(0);
     const a = JSON.parse(r1.stdout);
-    expect(a.ingested).toBe(files.length);
-    expect(a.flows).toBe(truth.flows[0] + truth.flows[1]);
-    expect(new Set(a.objectsDetail.map((o: { key: string }) => o.key)).size).toBe(files.length);
+    expect(a.ingested).toBe(objects);
+    expect(a.flows).toBe(t.flows[0] + t.flows[1]);
     const r2 = await runCli(args, { env });
     expect(r2.code).toBe(0);
-    const b = JSON.parse(r2.stdout);
-    expect(b.ingested).toBe(0);
-    expect(b.skipped).toBe(files.length);
+    expect(JSON.parse(r2.stdout)).toMatchObject({ ingested: 0, skipped: objects });
     const rep = await json(['--data', data, '--json', 'aws', 'report']);
-    expect(rep.flowLogs.all.bytes).toEqual({ v4: truth.bytes[0], v6: truth.bytes[1], share: share(truth.bytes) });
+    expect(rep.flowLogs.all.bytes).toEqual({ v4: t.bytes[0], v6: t.bytes[1], share: share(t.bytes) });
+    expect(rep.flowLogs.all.packets).toEqual({ v4: t.packets[0], v6: t.packets[1], share: share(t.packets) });
+    return a;
+  }
+
+  it('reads every object once; a second run ingests nothing new', async () => {
+    const data = path.join(dir, 'data-s3');
+    const a = await ingestTwice(data, 's3://flowlogs/AWSLogs/', files.length, truth);
+    expect(new Set(a.objectsDetail.map((o: { key: string }) => o.key)).size).toBe(files.length);
     const state = JSON.parse(readFileSync(path.join(data, 'aws/state.json'), 'utf8'));
     expect(Object.keys(state.objects).every((k) => k.startsWith('s3://flowlogs/AWSLogs/'))).toBe(true);
   });
+
   it('Parquet objects: every record once, totals equal the ground truth, a second run ingests nothing', async () => {
-    const data = path.join(dir, 'data-s3-parquet');
-    const args = ['--data', data, '--json', 'aws', 'ingest', '--endpoint', endpoint, 's3://pqlogs/AWSLogs/'];
-    const r1 = await runCli(args, { env });
-    expect(r1.stderr).toBe('');
-    expect(r1.code).toBe(0);
-    const a = JSON.parse(r1.stdout);
-    expect(a.ingested).toBe(pqTexts.length);
-    expect(a.flows).toBe(pqTruth.flows[0] + pqTruth.flows[1]);
-    const r2 = await runCli(args, { env });
-    expect(r2.code).toBe(0);
-    expect(JSON.parse(r2.stdout)).toMatchObject({ ingested: 0, skipped: pqTexts.length });
-    const rep = await json(['--data', data, '--json', 'aws', 'report']);
-    expect(rep.flowLogs.all.bytes).toEqual({ v4: pqTruth.bytes[0], v6: pqTruth.bytes[1], share: share(pqTruth.bytes) });
-    expect(rep.flowLogs.all.packets).toEqual({ v4: pqTruth.packets[0], v6: pqTruth.packets[1], share: share(pqTruth.packets) });
+    await ingestTwice(path.join(dir, 'data-s3-parquet'), 's3://pqlogs/AWSLogs/', pqTexts.length, pqTruth);
   });
 });
