@@ -61,8 +61,8 @@ const STRING_CACHE_MAX_BYTES = 256;
 /**
  * Column fillers, generated once per (kind, column name): the loop reads `row.<name>` as a named
  * property (one hidden class for all records, so the load is monomorphic) instead of `row[name]`.
- * Arguments: (dv, bytes, rows, from, n, str, long). For strings, `str(s)` returns the cached entry
- * and rows whose value is long are collected in `long` (as row index, entry).
+ * Arguments: (dv, bytes, rows, from, n, str, long, k). For strings, `str(s)` returns the cached entry
+ * and rows whose value is long are collected in `long` (as row index, entry); `k` is a constant column's value.
  */
 type Filler = (dv: DataView, bytes: Uint8Array, rows: readonly Row[], from: number, n: number, str: (s: string) => StrEntry, long: LongList, k: unknown) => void;
 
