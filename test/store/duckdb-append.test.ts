@@ -152,6 +152,20 @@ describe('DuckDB columnar appends', () => {
     expect(got).toEqual(expectedContent(flows));
   });
 
+  it('batches on the chunk (2,048) and slice (8,192) edges store every row once, unchanged', async () => {
+    const sizes = [2047, 2048, 2049, 1, 8191, 8192, 8193];
+    const flows = makeHostileFlows(sizes.reduce((a, b) => a + b, 0), 13).map((f, i) => ({ ...f, src_port: i % 65536, bytes: i, dst_name: i % 3 === 0 ? `long-name-${i}.example.org` : `n${i % 100}` }));
+    const file = path.join(dir, 'edges.duckdb');
+    const store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+    let at = 0;
+    for (const n of sizes) {
+      await store.append(flows.slice(at, at + n));
+      at += n;
+    }
+    await store.close();
+    expect(await rawContent(file)).toEqual(expectedContent(flows));
+  });
+
   it('rollups of hostile rows equal the oracle (hostile device ids, large counters)', async () => {
     const flows = makeHostileFlows(3000, 5);
     const store: FlowStore = await openDuckDBStore({ path: path.join(dir, 'rollup.duckdb'), rollupFlushMs: 0 });
