@@ -104,15 +104,21 @@ export class StoreWriter {
     this.timer.unref?.();
   }
 
+  /** Count `n` flows handed over; false when there is nothing to add (none, or closed: counted as dropped). */
+  private admit(n: number): boolean {
+    if (n === 0) return false;
+    if (this.closed) {
+      this.st.droppedFlows += n;
+      return false;
+    }
+    this.st.received += n;
+    return true;
+  }
+
   /** Hand flows over (the array is not kept; its records are). */
   add(records: readonly FlowRecord[]): void {
     const n = records.length;
-    if (n === 0) return;
-    if (this.closed) {
-      this.st.droppedFlows += n;
-      return;
-    }
-    this.st.received += n;
+    if (!this.admit(n)) return;
     const max = this.opts.maxFlows;
     let cur = this.current;
     if (cur.n === 0) this.currentSince = Date.now();
@@ -133,12 +139,7 @@ export class StoreWriter {
    */
   addColumnar(batch: ColumnarBatch): void {
     const n = batch.n;
-    if (n === 0) return;
-    if (this.closed) {
-      this.st.droppedFlows += n;
-      return;
-    }
-    this.st.received += n;
+    if (!this.admit(n)) return;
     const max = this.opts.maxFlows;
     let i = 0;
     while (i < n) {
