@@ -177,6 +177,34 @@ describe('DuckDB pending rollups', () => {
     expect(tables).not.toContain('v6scope_rollup_pending');
   });
 
+  it('a roll-up runs beside the appends: appends complete while it runs, and every answer stays exact', async () => {
+    const store = await openDuckDBStore({ path: path.join(dir, 'beside.duckdb'), rollupFlushRows: 100_000, rollupFlushMs: 0 });
+    const big = boundaryFlows(150_000, 31);
+    // Over the threshold (and under twice it): a roll-up of 150,000 rows starts on its own connection.
+    await store.append(big);
+    const small = boundaryFlows(200, 32).map((f) => ({ ...f, device_id: 'beside' }));
+    await store.append(small.slice(0, 100));
+    await store.append(small.slice(100));
+    // Both small appends committed before the big roll-up finished (it used to hold them up).
+    expect(statsOf(store).flushes).toBe(0);
+    // Appends not awaited one by one, while roll-ups keep starting; past twice the threshold an
+    // append waits for the running roll-up.
+    const more = boundaryFlows(150_000, 33);
+    await Promise.all([0, 1, 2].map((k) => store.append(more.slice(k * 50_000, (k + 1) * 50_000))));
+    expect(statsOf(store).flushes).toBeGreaterThanOrEqual(1);
+    const all = [...big, ...small, ...more];
+    for (const [q, t] of QUERIES) await expectOracle(store, all, q, t);
+    expect(statsOf(store).flushedRows).toBe(all.length);
+    const counts = new Map((await store.rowCounts!()).map((r) => [r.table, r.rows]));
+    expect(counts.get('raw')).toBe(all.length);
+    await store.close();
+    // Reopened: nothing left to roll up, the same answers.
+    const again = await openDuckDBStore({ path: path.join(dir, 'beside.duckdb'), rollupFlushMs: 0 });
+    expect(statsOf(again).flushes).toBe(0);
+    for (const [q, t] of QUERIES) await expectOracle(again, all, q, t);
+    await again.close();
+  });
+
   it('a failed append leaves no raw rows behind, and its batch is never rolled up', async () => {
     const store = await openDuckDBStore({ path: path.join(dir, 'failed.duckdb'), rollupFlushRows: 1e9, rollupFlushMs: 0 });
     const good = boundaryFlows(500, 8);

@@ -11,6 +11,11 @@
  * each rollup and records that batch number in `v6scope_meta`. So a query never sees a rollup that
  * lacks acknowledged flows, and a crash loses nothing: the batches not yet rolled up are found in
  * raw (zone maps skip the rest) and rolled up when the file is opened again.
+ *
+ * Roll-ups (and retention's deletes) run on a second connection, in their own serial lane, so a
+ * roll-up started by size or timer runs beside the appends instead of holding them up (DuckDB's
+ * transactions are isolated: the roll-up reads only committed batches, the appends write only raw).
+ * What must see complete rollups (a rollup query, retention, row counts, close) waits on that lane.
  */
 import { BIGINT, DuckDBInstance, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import { ChunkWriter, type ChunkColumn } from './chunk-append.js';
@@ -100,8 +105,13 @@ class DuckDBStore implements FlowStore {
   /** The last batch whose raw rows are in the rollups, and the next batch number to give. */
   private rolledUpBatch = 0;
   private nextBatch = 1;
-  /** Rows of batches after `rolledUpBatch` (appended to raw, not yet in the rollups). */
-  private pendingRows = 0;
+  /** Rows appended to raw since open (plus those found waiting at open), and how many of them are in the rollups. */
+  private appendedRows = 0;
+  private rolledRows = 0;
+  /** The roll-up lane: a second connection and its own chain; `rolling` is a background roll-up in progress. */
+  private rollConn: DuckDBConnection | null = null;
+  private rollChain: Promise<unknown> = Promise.resolve();
+  private rolling: Promise<void> | null = null;
   private readonly rollupFlushRows: number;
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -126,13 +136,18 @@ class DuckDBStore implements FlowStore {
     const every = opts.rollupFlushMs ?? 10_000;
     if (every > 0) {
       this.flushTimer = setInterval(() => {
-        if (this.pendingRows > 0 && !this.closed) this.serial(() => this.flushRollups()).catch((e: unknown) => process.stderr.write(`v6scope: rollup flush failed: ${(e as Error).message}\n`));
+        if (this.pendingRows > 0 && !this.closed) this.rollUpInBackground();
       }, every);
       this.flushTimer.unref?.();
     }
   }
 
-  /** Serialise operations on the single connection. */
+  /** Rows of committed batches not yet in the rollups. */
+  private get pendingRows(): number {
+    return this.appendedRows - this.rolledRows;
+  }
+
+  /** Serialise operations on the main connection. */
   private serial<T>(fn: () => Promise<T>, threads = this.threads): Promise<T> {
     const run = async (): Promise<T> => {
       await this.useThreads(threads);
@@ -176,9 +191,10 @@ class DuckDBStore implements FlowStore {
     const top = await c.runAndReadAll(`SELECT max(v6scope_batch), count(*) FILTER (WHERE v6scope_batch > $1) FROM raw`, [BigInt(this.rolledUpBatch)]);
     const [maxBatch, waiting] = (top.getRowsJS()[0] ?? []).map((v) => Number(v ?? 0));
     this.nextBatch = Math.max(this.rolledUpBatch, maxBatch ?? 0) + 1;
-    this.pendingRows = waiting ?? 0;
+    this.appendedRows = waiting ?? 0;
     // A file from a version that kept not-yet-rolled-up rows in a pending table: roll them up, drop it.
-    if ((await this.tableColumns(OLD_PENDING)).length > 0) await this.rollUp(`SELECT * FROM ${OLD_PENDING}`, () => c.run(`DROP TABLE ${OLD_PENDING}`));
+    if ((await this.tableColumns(OLD_PENDING)).length > 0) await this.rollUp(c, `SELECT * FROM ${OLD_PENDING}`, () => c.run(`DROP TABLE ${OLD_PENDING}`));
+    this.rollConn = await this.instance.connect();
     await this.flushRollups();
     const meta = await c.runAndReadAll(`SELECT key, value FROM v6scope_meta WHERE key LIKE 'retained_from:%'`);
     for (const [k, v] of meta.getRowsJS()) this.retainedFrom.set(String(k).slice('retained_from:'.length), Number(v));
@@ -262,10 +278,12 @@ class DuckDBStore implements FlowStore {
       const id = this.nextBatch;
       await this.appendChunks(rows, id);
       this.nextBatch = id + 1;
-      this.pendingRows += rows.length;
+      this.appendedRows += rows.length;
       if (this.pendingRows >= this.rollupFlushRows) {
-        await this.useThreads(this.threads);
-        await this.flushRollups();
+        // One roll-up at a time, beside the appends; when raw gets twice the threshold ahead of the
+        // rollups, the append waits for the running one (so the rollups never fall far behind).
+        if (this.rolling && this.pendingRows >= 2 * this.rollupFlushRows) await this.rolling;
+        this.rollUpInBackground();
       }
     }, this.appendThreads);
   }
@@ -316,23 +334,51 @@ class DuckDBStore implements FlowStore {
     }
   }
 
+  /** Run `fn` on the roll-up lane (the second connection, one operation at a time). */
+  private onRollLane<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run = (): Promise<T> => fn(this.rollConn ?? this.conn);
+    const p = this.rollChain.then(run, run);
+    this.rollChain = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Roll every committed batch up (on the roll-up lane); resolves once the rollups hold them. */
+  private flushRollups(): Promise<void> {
+    return this.onRollLane((c) => this.rollUpCommitted(c));
+  }
+
+  /** Start a roll-up beside the appends unless one is running (size or timer); failures are reported, the rows stay pending. */
+  private rollUpInBackground(): void {
+    if (this.rolling || this.closed) return;
+    const p: Promise<void> = this.flushRollups()
+      .catch((e: unknown) => {
+        process.stderr.write(`v6scope: rollup flush failed: ${(e as Error).message}\n`);
+      })
+      .finally(() => {
+        if (this.rolling === p) this.rolling = null;
+      });
+    this.rolling = p;
+  }
+
   /**
-   * Roll raw's rows of the batches after the last one rolled up into every rollup and record the
-   * last batch, in one transaction (call inside `serial`).
+   * Roll raw's rows of the committed batches after the last one rolled up into every rollup and
+   * record the last batch, in one transaction (call on the roll-up lane).
    */
-  private async flushRollups(): Promise<void> {
+  private async rollUpCommitted(c: DuckDBConnection): Promise<void> {
+    // The batch number and the row count advance together when an append commits.
     const top = this.nextBatch - 1;
+    const rows = this.appendedRows;
     if (top <= this.rolledUpBatch) return;
     const t0 = Date.now();
     const from = this.rolledUpBatch;
-    await this.rollUp(`SELECT * FROM raw WHERE v6scope_batch > ${from} AND v6scope_batch <= ${top}`, () =>
-      this.conn.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ($1, $2)`, [ROLLED_UP_KEY, String(top)]).then(() => undefined),
+    await this.rollUp(c, `SELECT * FROM raw WHERE v6scope_batch > ${from} AND v6scope_batch <= ${top}`, () =>
+      c.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ($1, $2)`, [ROLLED_UP_KEY, String(top)]).then(() => undefined),
     );
     this.rolledUpBatch = top;
     this.rollupStats.flushes++;
-    this.rollupStats.flushedRows += this.pendingRows;
+    this.rollupStats.flushedRows += rows - this.rolledRows;
     this.rollupStats.flushMs += Date.now() - t0;
-    this.pendingRows = 0;
+    this.rolledRows = rows;
   }
 
   /**
@@ -340,11 +386,11 @@ class DuckDBStore implements FlowStore {
    * into every rollup, and run `andThen`, in one transaction. The 1 min buckets are computed from
    * the source rows, the coarser ones from those 1 min rows.
    */
-  private async rollUp(source: string, andThen: () => Promise<unknown>): Promise<void> {
+  private async rollUp(c: DuckDBConnection, source: string, andThen: () => Promise<unknown>): Promise<void> {
     const rollups = this.specs.filter((t) => t.resolutionMs > 0).sort((a, b) => a.resolutionMs - b.resolutionMs);
     const dimsOf = (t: TableSpec): string[] => t.dimensions.map((x) => d.quote(x));
     const sums = (alias: boolean): string => METRICS.map((m) => `SUM(${d.quote(m)})${alias ? ` AS ${d.quote(m)}` : ''}`).join(', ');
-    await this.conn.run('BEGIN TRANSACTION');
+    await c.run('BEGIN TRANSACTION');
     try {
       const finest = rollups[0];
       let from = `(${source}) AS v6scope_source`;
@@ -352,8 +398,8 @@ class DuckDBStore implements FlowStore {
       if (finest && rollups.length > 1 && rollups.every((t) => t.resolutionMs % finest.resolutionMs === 0 && sameDims(t, finest))) {
         // One GROUP BY over the source rows; coarser rollups aggregate its (far fewer) rows.
         const bucket = d.timeBucket(d.quote('time_received'), finest.resolutionMs);
-        await this.conn.run(`DROP TABLE IF EXISTS v6scope_rollup_agg`);
-        await this.conn.run(`CREATE TEMP TABLE v6scope_rollup_agg AS SELECT ${bucket} AS time_received, ${dimsOf(finest).join(', ')}, ${sums(true)} FROM ${from} GROUP BY ALL`);
+        await c.run(`DROP TABLE IF EXISTS v6scope_rollup_agg`);
+        await c.run(`CREATE TEMP TABLE v6scope_rollup_agg AS SELECT ${bucket} AS time_received, ${dimsOf(finest).join(', ')}, ${sums(true)} FROM ${from} GROUP BY ALL`);
         from = 'v6scope_rollup_agg';
         aggregated = true;
       }
@@ -361,17 +407,17 @@ class DuckDBStore implements FlowStore {
         const dims = dimsOf(t);
         const cols = ['time_received', ...t.dimensions, ...METRICS].map((x) => d.quote(x)).join(', ');
         if (aggregated && t === finest) {
-          await this.conn.run(`INSERT INTO ${d.quote(t.name)} (${cols}) SELECT ${cols} FROM ${from}`);
+          await c.run(`INSERT INTO ${d.quote(t.name)} (${cols}) SELECT ${cols} FROM ${from}`);
           continue;
         }
         const bucket = d.timeBucket(d.quote('time_received'), t.resolutionMs);
-        await this.conn.run(`INSERT INTO ${d.quote(t.name)} (${cols}) SELECT ${bucket}, ${dims.join(', ')}, ${sums(false)} FROM ${from} GROUP BY ${bucket}, ${dims.join(', ')}`);
+        await c.run(`INSERT INTO ${d.quote(t.name)} (${cols}) SELECT ${bucket}, ${dims.join(', ')}, ${sums(false)} FROM ${from} GROUP BY ${bucket}, ${dims.join(', ')}`);
       }
-      if (aggregated) await this.conn.run(`DROP TABLE ${from}`);
+      if (aggregated) await c.run(`DROP TABLE ${from}`);
       await andThen();
-      await this.conn.run('COMMIT');
+      await c.run('COMMIT');
     } catch (e) {
-      await this.conn.run('ROLLBACK').catch(() => undefined);
+      await c.run('ROLLBACK').catch(() => undefined);
       throw e;
     }
   }
@@ -423,22 +469,25 @@ class DuckDBStore implements FlowStore {
   }
 
   applyRetention(now: number): Promise<void> {
-    return this.serial(async () => {
-      await this.flushRollups();
-      for (const t of this.specs) {
-        const cutoff = now - t.retentionMs;
-        const from = t.resolutionMs ? Math.ceil(cutoff / t.resolutionMs) * t.resolutionMs : cutoff;
-        await this.conn.run(`DELETE FROM ${d.quote(t.name)} WHERE time_received < $1`, [BigInt(from)]);
-        const prev = this.retainedFrom.get(t.name);
-        if (prev === undefined || from > prev) {
-          this.retainedFrom.set(t.name, from);
-          await this.conn.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ($1, $2)`, [`retained_from:${t.name}`, String(from)]);
+    // No append runs meanwhile (main lane), and the deletes from the rollups follow the roll-up on its lane.
+    return this.serial(() =>
+      this.onRollLane(async (c) => {
+        await this.rollUpCommitted(c);
+        for (const t of this.specs) {
+          const cutoff = now - t.retentionMs;
+          const from = t.resolutionMs ? Math.ceil(cutoff / t.resolutionMs) * t.resolutionMs : cutoff;
+          await c.run(`DELETE FROM ${d.quote(t.name)} WHERE time_received < $1`, [BigInt(from)]);
+          const prev = this.retainedFrom.get(t.name);
+          if (prev === undefined || from > prev) {
+            this.retainedFrom.set(t.name, from);
+            await c.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ($1, $2)`, [`retained_from:${t.name}`, String(from)]);
+          }
         }
-      }
-      // Facts explain raw flows: they are kept as long as the raw table.
-      const raw = this.specs.find((t) => t.resolutionMs === 0)!;
-      for (const f of FACT_TABLES) await this.conn.run(`DELETE FROM ${d.quote(f.name)} WHERE ${d.quote(f.timeField)} < $1`, [BigInt(now - raw.retentionMs)]);
-    });
+        // Facts explain raw flows: they are kept as long as the raw table.
+        const raw = this.specs.find((t) => t.resolutionMs === 0)!;
+        for (const f of FACT_TABLES) await c.run(`DELETE FROM ${d.quote(f.name)} WHERE ${d.quote(f.timeField)} < $1`, [BigInt(now - raw.retentionMs)]);
+      }),
+    );
   }
 
   tables(): readonly TableSpec[] {
@@ -464,6 +513,7 @@ class DuckDBStore implements FlowStore {
     return this.serial(async () => {
       // Not required for correctness (pending rows are rolled up at the next open), but leaves a tidy file.
       await this.flushRollups().catch(() => undefined);
+      this.rollConn?.closeSync();
       this.conn.closeSync();
       this.instance.closeSync();
     });
