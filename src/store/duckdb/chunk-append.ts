@@ -1,8 +1,8 @@
 /**
- * Columnar appends for DuckDB: rows are written column by column into scratch buffers owned by
- * JavaScript, each buffer is copied into the matching vector of one reused DuckDB data chunk with a
- * single native call (`copy_data_to_vector`), and the chunk (2048 rows) goes to the appender in one
- * call — instead of one native call per value.
+ * Columnar appends for DuckDB: one pass over the rows (a function generated per column layout)
+ * writes every column's scratch buffer owned by JavaScript, each buffer is copied into the matching
+ * vector of one reused DuckDB data chunk with a single native call (`copy_data_to_vector`), and the
+ * chunk (2048 rows) goes to the appender in one call — instead of one native call per value.
  *
  * Layouts written (DuckDB's in-memory formats, little-endian):
  * - numbers: the value's bytes (u64/time/mac: non-negative integers below 2^53 as two 32-bit words);
@@ -41,11 +41,11 @@ const WIDTH: Record<FieldKind, number> = { time: 8, u64: 8, mac: 8, addr: 16, u8
 const INLINE_MAX = 12;
 
 /**
- * A string's cached form: its `string_t` when it is inline (16 bytes), else its UTF-8 bytes
- * (assigned through DuckDB).
+ * A string's cached form: its `string_t` when it is inline (16 bytes, as four native 32-bit words),
+ * else its UTF-8 bytes (assigned through DuckDB).
  */
 interface StrEntry {
-  inline: Uint8Array | null;
+  inline: Uint32Array | null;
   utf8: Uint8Array;
 }
 
@@ -58,13 +58,8 @@ const encoder = new TextEncoder();
 const STRING_CACHE_MAX = 65_536;
 const STRING_CACHE_MAX_BYTES = 256;
 
-/**
- * Column fillers, generated once per (kind, column name): the loop reads `row.<name>` as a named
- * property (one hidden class for all records, so the load is monomorphic) instead of `row[name]`.
- * Arguments: (dv, bytes, rows, from, n, str, long, k). For strings, `str(s)` returns the cached entry
- * and rows whose value is long are collected in `long` (as row index, entry); `k` is a constant column's value.
- */
-type Filler = (dv: DataView, bytes: Uint8Array, rows: readonly Row[], from: number, n: number, str: (s: string) => StrEntry, long: LongList, k: unknown) => void;
+/** The scratch layouts are written through native-endian typed arrays: DuckDB's are little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Rows of a string column whose values DuckDB must allocate. */
 interface LongList {
@@ -73,48 +68,102 @@ interface LongList {
   entries: StrEntry[];
 }
 
-const fillers = new Map<string, Filler>();
+/**
+ * A layout's filler, generated once per column layout: one pass over the rows reads each record
+ * once (its properties by name, `row.<name>`: one hidden class for all records, so the loads are
+ * monomorphic) and writes every column's scratch buffer — instead of one pass per column, which
+ * walked all the records again for each of the ~35 columns. Arguments: (rows, from, n, views, str,
+ * longs): `views[c]` is column c's scratch buffer as the typed array its kind is written through,
+ * `longs[c]` collects a string column's rows whose value DuckDB must allocate. A string column keeps
+ * its previous row's value and entry: flows repeat the same exporter, source and device in runs, and
+ * a repeat costs one comparison instead of a cache lookup. Constant columns are not written here.
+ */
+type LayoutFiller = (rows: readonly Row[], from: number, n: number, views: readonly ArrayBufferView[], str: (s: string) => StrEntry, longs: readonly (LongList | null)[]) => void;
+
+const layoutFillers = new Map<string, LayoutFiller>();
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-function bodyFor(kind: FieldKind, get: string): string {
+/** The statement writing row `i`'s value of column `c` (typed array `v<c>`; `r` is the record). */
+function cellFor(kind: FieldKind, c: number, get: string): string {
+  const v = `v${c}`;
   switch (kind) {
     case 'u8':
-      return `for (let i = 0; i < n; i++) bytes[i] = ${get};`;
     case 'u16':
-      return `for (let i = 0; i < n; i++) dv.setUint16(i * 2, ${get}, true);`;
     case 'u32':
-      return `for (let i = 0; i < n; i++) dv.setUint32(i * 4, ${get}, true);`;
+      return `${v}[i] = ${get};`;
     case 'time':
     case 'u64':
     case 'mac':
       // non-negative integers below 2^53: two little-endian 32-bit words (valid for BIGINT too)
-      return `for (let i = 0; i < n; i++) { const x = ${get}; const lo = x >>> 0; dv.setUint32(i * 8, lo, true); dv.setUint32(i * 8 + 4, (x - lo) / ${TWO32}, true); }`;
+      return `{ const x = ${get}; const lo = x >>> 0; ${v}[2 * i] = lo; ${v}[2 * i + 1] = (x - lo) / ${TWO32}; }`;
     case 'addr':
-      // the big-endian 16 bytes are the 128-bit value; DuckDB keeps it little-endian
-      return `for (let i = 0; i < n; i++) { const a = ${get}; const o = i * 16 + 15; for (let k = 0; k < 16; k++) bytes[o - k] = a[k]; }`;
+      // the big-endian 16 bytes are the 128-bit value; DuckDB keeps it little-endian: the last four
+      // bytes are the lowest word
+      return (
+        `{ const a = ${get}; const o = 4 * i;` +
+        ` ${v}[o] = ((a[12] << 24) | (a[13] << 16) | (a[14] << 8) | a[15]) >>> 0;` +
+        ` ${v}[o + 1] = ((a[8] << 24) | (a[9] << 16) | (a[10] << 8) | a[11]) >>> 0;` +
+        ` ${v}[o + 2] = ((a[4] << 24) | (a[5] << 16) | (a[6] << 8) | a[7]) >>> 0;` +
+        ` ${v}[o + 3] = ((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]) >>> 0; }`
+      );
     case 'string':
       return (
-        `long.n = 0;\n` +
-        `for (let i = 0; i < n; i++) {\n` +
-        `  const e = str(${get});\n` +
-        `  if (e.inline !== null) bytes.set(e.inline, i * 16);\n` +
-        `  else { bytes.fill(0, i * 16, i * 16 + 16); long.rows[long.n] = i; long.entries[long.n++] = e; }\n` +
-        `}`
+        `{ const s = ${get}; let e; if (s === last${c}) e = entry${c}; else { e = str(s); last${c} = s; entry${c} = e; }\n` +
+        `  const q = e.inline; const o = 4 * i;\n` +
+        `  if (q !== null) { ${v}[o] = q[0]; ${v}[o + 1] = q[1]; ${v}[o + 2] = q[2]; ${v}[o + 3] = q[3]; }\n` +
+        `  else { ${v}[o] = 0; ${v}[o + 1] = 0; ${v}[o + 2] = 0; ${v}[o + 3] = 0; const l = long${c}; l.rows[l.n] = i; l.entries[l.n++] = e; } }`
       );
   }
 }
 
-function fillerFor(kind: FieldKind, name: string, constant: boolean): Filler {
-  const key = `${kind}:${name}:${constant}`;
-  let f = fillers.get(key);
+function layoutFillerFor(columns: readonly ChunkColumn[]): LayoutFiller {
+  const key = columns.map((c) => `${c.kind}:${c.constant === true}:${c.name}`).join('\u0000');
+  let f = layoutFillers.get(key);
   if (!f) {
-    if (constant && kind === 'string') throw new Error(`constant column ${name} must be a number`);
-    const get = constant ? 'k' : IDENT.test(name) ? `rows[from + i].${name}` : `rows[from + i][${JSON.stringify(name)}]`;
+    const head: string[] = [];
+    const body: string[] = [];
+    columns.forEach((c, i) => {
+      if (c.constant) {
+        if (c.kind === 'string') throw new Error(`constant column ${c.name} must be a number`);
+        return;
+      }
+      head.push(`const v${i} = views[${i}];`);
+      if (c.kind === 'string') head.push(`const long${i} = longs[${i}]; let last${i} = NONE, entry${i} = null;`);
+      const get = IDENT.test(c.name) ? `r.${c.name}` : `r[${JSON.stringify(c.name)}]`;
+      body.push(cellFor(c.kind, i, get));
+    });
+    const src = `'use strict';\nconst NONE = {};\n${head.join('\n')}\nfor (let i = 0; i < n; i++) {\nconst r = rows[from + i];\n${body.join('\n')}\n}`;
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    f = new Function('dv', 'bytes', 'rows', 'from', 'n', 'str', 'long', 'k', `'use strict'; ${bodyFor(kind, get)}`) as Filler;
-    fillers.set(key, f);
+    f = new Function('rows', 'from', 'n', 'views', 'str', 'longs', src) as LayoutFiller;
+    layoutFillers.set(key, f);
   }
   return f;
+}
+
+/** Column c's scratch buffer as the typed array its values are written through. */
+function viewOf(kind: FieldKind, buf: ArrayBuffer): ArrayBufferView {
+  if (kind === 'u8') return new Uint8Array(buf);
+  if (kind === 'u16') return new Uint16Array(buf);
+  return new Uint32Array(buf);
+}
+
+/** Write constant column values (one value for every row). */
+function fillConstant(kind: FieldKind, view: ArrayBufferView, n: number, k: number): void {
+  if (kind === 'u8' || kind === 'u16' || kind === 'u32') {
+    (view as Uint8Array | Uint16Array | Uint32Array).fill(k, 0, n);
+    return;
+  }
+  if (kind === 'time' || kind === 'u64' || kind === 'mac') {
+    const w = view as Uint32Array;
+    const lo = k >>> 0;
+    const hi = (k - lo) / TWO32;
+    for (let i = 0; i < n; i++) {
+      w[2 * i] = lo;
+      w[2 * i + 1] = hi;
+    }
+    return;
+  }
+  throw new Error(`constant column of kind ${kind} is not supported`);
 }
 
 /**
@@ -125,20 +174,22 @@ function fillerFor(kind: FieldKind, name: string, constant: boolean): Filler {
 export class ChunkWriter {
   private readonly chunk: DuckDBDataChunk;
   private readonly scratch: Uint8Array[];
-  private readonly views: DataView[];
-  private readonly fill: Filler[];
-  private readonly long: LongList = { n: 0, rows: new Int32Array(CHUNK_ROWS), entries: [] };
+  private readonly views: ArrayBufferView[];
+  private readonly fill: LayoutFiller;
+  /** Per string column, the rows DuckDB must allocate (null for other columns). */
+  private readonly longs: (LongList | null)[];
   private strings = new Map<string, StrEntry>();
   private readonly str = (s: string): StrEntry => {
     let e = this.strings.get(s);
     if (e === undefined) {
       if (typeof s !== 'string') throw new TypeError(`not a string: ${typeof s}`);
       const utf8 = encoder.encode(s);
-      let inline: Uint8Array | null = null;
+      let inline: Uint32Array | null = null;
       if (utf8.length <= INLINE_MAX) {
-        inline = new Uint8Array(16);
+        inline = new Uint32Array(4);
+        const b = new Uint8Array(inline.buffer);
         new DataView(inline.buffer).setUint32(0, utf8.length, true);
-        inline.set(utf8, 4);
+        b.set(utf8, 4);
       }
       e = { inline, utf8 };
       if (utf8.length <= STRING_CACHE_MAX_BYTES) {
@@ -154,10 +205,12 @@ export class ChunkWriter {
     types: readonly DuckDBType[],
   ) {
     if (types.length !== columns.length) throw new Error(`${columns.length} columns but ${types.length} types`);
+    if (!LITTLE_ENDIAN) throw new Error('the DuckDB chunk writer needs a little-endian platform');
+    this.fill = layoutFillerFor(columns);
     this.chunk = DuckDBDataChunk.create(types);
     this.scratch = columns.map((c) => new Uint8Array(WIDTH[c.kind] * CHUNK_ROWS));
-    this.views = this.scratch.map((b) => new DataView(b.buffer));
-    this.fill = columns.map((c) => fillerFor(c.kind, c.name, c.constant === true));
+    this.views = columns.map((c, i) => viewOf(c.kind, this.scratch[i]!.buffer as ArrayBuffer));
+    this.longs = columns.map((c) => (c.kind === 'string' ? { n: 0, rows: new Int32Array(CHUNK_ROWS), entries: [] } : null));
   }
 
   /**
@@ -166,7 +219,6 @@ export class ChunkWriter {
    */
   append(app: DuckDBAppender, rows: readonly Row[], start = 0, end = rows.length, constants: Readonly<Record<string, number>> = {}): void {
     const chunk = this.chunk.chunk;
-    const long = this.long;
     const k = this.columns.map((c) => {
       if (!c.constant) return undefined;
       const v = constants[c.name];
@@ -177,16 +229,31 @@ export class ChunkWriter {
       const n = Math.min(CHUNK_ROWS, end - from);
       duckdb.data_chunk_reset(chunk);
       duckdb.data_chunk_set_size(chunk, n);
-      for (let c = 0; c < this.columns.length; c++) {
-        const bytes = this.scratch[c]!;
-        this.fill[c]!(this.views[c]!, bytes, rows, from, n, this.str, long, k[c]);
-        const vector = duckdb.data_chunk_get_vector(chunk, c);
-        duckdb.copy_data_to_vector(vector, 0, bytes.buffer as ArrayBuffer, 0, n * WIDTH[this.columns[c]!.kind]);
-        if (this.columns[c]!.kind === 'string') {
-          for (let k = 0; k < long.n; k++) duckdb.vector_assign_string_element_len(vector, long.rows[k]!, long.entries[k]!.utf8);
-          long.entries.length = 0;
-          long.n = 0;
+      try {
+        this.fill(rows, from, n, this.views, this.str, this.longs);
+      } catch (e) {
+        // a record that fails the batch leaves no entries behind for the next append
+        for (const l of this.longs) {
+          if (l) {
+            l.n = 0;
+            l.entries.length = 0;
+          }
         }
+        throw e;
+      }
+      for (let c = 0; c < this.columns.length; c++) {
+        const col = this.columns[c]!;
+        if (col.constant) fillConstant(col.kind, this.views[c]!, n, k[c]!);
+        const vector = duckdb.data_chunk_get_vector(chunk, c);
+        duckdb.copy_data_to_vector(vector, 0, this.scratch[c]!.buffer as ArrayBuffer, 0, n * WIDTH[col.kind]);
+      }
+      for (let c = 0; c < this.columns.length; c++) {
+        const long = this.longs[c];
+        if (!long || long.n === 0) continue;
+        const vector = duckdb.data_chunk_get_vector(chunk, c);
+        for (let x = 0; x < long.n; x++) duckdb.vector_assign_string_element_len(vector, long.rows[x]!, long.entries[x]!.utf8);
+        long.entries.length = 0;
+        long.n = 0;
       }
       app.appendDataChunk(this.chunk);
     }
