@@ -166,6 +166,33 @@ describe('DuckDB columnar appends', () => {
     expect(await rawContent(file)).toEqual(expectedContent(flows));
   });
 
+  it('long strings over several 64 kB heap segments per chunk, on the segment edges, between inline and huge ones', async () => {
+    // Per 2,048-row chunk and column: ~2,000 distinct values of 13-400 bytes (several segments),
+    // values that fill a segment exactly (65,536 bytes) or overflow it by one (65,537: alone),
+    // multi-byte characters, inline values and the same value on consecutive rows.
+    const value = (i: number, k: number): string => {
+      const j = (i * 7 + k * 13) % 4099;
+      if (j === 5) return 'y'.repeat(65_536);
+      if (j === 6) return 'z'.repeat(65_537);
+      if (j === 7) return `${'é'.repeat(32_767)}ab`; // 65,536 bytes in two-byte characters
+      if (j % 11 === 0) return `s${j % 50}`; // inline
+      if (j % 13 === 0) return 'repeated-long-value-on-runs';
+      return `${k}:${j}:${'ü€🚀'.charAt(j % 3)}${'v'.repeat(13 + ((j * 31) % 380))}`;
+    };
+    const flows = makeHostileFlows(6000, 17).map((f, i) => ({
+      ...f,
+      device_id: value(i, 0),
+      dst_name: value(i, 1),
+      interface_id: value(i, 2),
+      exporter_name: i % 2 ? value(i, 3) : 'r1',
+    }));
+    const file = path.join(dir, 'segments.duckdb');
+    const store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+    for (const b of [flows.slice(0, 4096), flows.slice(4096, 4097), flows.slice(4097)]) await store.append(b);
+    await store.close();
+    expect(await rawContent(file)).toEqual(expectedContent(flows));
+  });
+
   it('rollups of hostile rows equal the oracle (hostile device ids, large counters)', async () => {
     const flows = makeHostileFlows(3000, 5);
     const store: FlowStore = await openDuckDBStore({ path: path.join(dir, 'rollup.duckdb'), rollupFlushMs: 0 });

@@ -7,12 +7,17 @@
  * Layouts written (DuckDB's in-memory formats, little-endian):
  * - numbers: the value's bytes (u64/time/mac: non-negative integers below 2^53 as two 32-bit words);
  * - addresses (UHUGEINT): the 16 big-endian address bytes reversed (the address is the 128-bit value);
- * - strings (VARCHAR, `string_t`, 16 bytes): a string of at most 12 UTF-8 bytes is stored inline —
- *   its length (u32) then its bytes, zero padded — and is written by us like a number. A longer one
- *   needs a pointer into the vector's own string heap, which only DuckDB can allocate: it is left
- *   empty in the copy and assigned afterwards with `vector_assign_string_element_len` (one native
- *   call per long value). UTF-8 bytes are cached per distinct string (flows repeat the same exporter,
- *   device and DNS names).
+ * - strings (VARCHAR, `string_t`, 16 bytes — `duckdb_string_t` in duckdb.h): a string of at most
+ *   12 UTF-8 bytes is stored inline — its length (u32) then its bytes, zero padded — and is written
+ *   by us like a number. A longer one is its length, its first 4 bytes and a pointer to its bytes,
+ *   which must live in the vector's own string heap, and only DuckDB allocates there. So a chunk's
+ *   long values of a column are concatenated into segments of up to 64 kB, each segment is given to
+ *   DuckDB as one string (`vector_assign_string_element_len`, which copies it into the heap), its
+ *   heap address is read back from the vector (`vector_get_data`), and every long value's string_t
+ *   points into it: two native calls per segment instead of one per value (strings are
+ *   written, and read, by length — DuckDB does not need them NUL-terminated). A value longer than a
+ *   segment is assigned on its own. UTF-8 bytes are cached per distinct string (flows repeat the same
+ *   exporter, device and DNS names).
  *
  * Every vector starts all-valid after `data_chunk_reset` and no value is NULL (the schema has no
  * NULLs), so no validity mask is written. The store tests read every value back, hostile strings
@@ -47,7 +52,12 @@ const INLINE_MAX = 12;
 interface StrEntry {
   inline: Uint32Array | null;
   utf8: Uint8Array;
+  /** Its first four bytes as a little-endian word (the string_t prefix of a long string). */
+  prefix: number;
 }
+
+/** Long values of one column and chunk are handed to DuckDB in segments of at most this many bytes. */
+const SEGMENT_BYTES = 65_536;
 
 const encoder = new TextEncoder();
 
@@ -178,6 +188,8 @@ export class ChunkWriter {
   private readonly fill: LayoutFiller;
   /** Per string column, the rows DuckDB must allocate (null for other columns). */
   private readonly longs: (LongList | null)[];
+  /** Where a segment of long values is put together. */
+  private segment = new Uint8Array(SEGMENT_BYTES);
   private strings = new Map<string, StrEntry>();
   private readonly str = (s: string): StrEntry => {
     let e = this.strings.get(s);
@@ -191,7 +203,7 @@ export class ChunkWriter {
         new DataView(inline.buffer).setUint32(0, utf8.length, true);
         b.set(utf8, 4);
       }
-      e = { inline, utf8 };
+      e = { inline, utf8, prefix: (utf8[0]! | (utf8[1]! << 8) | (utf8[2]! << 16) | (utf8[3]! << 24)) >>> 0 };
       if (utf8.length <= STRING_CACHE_MAX_BYTES) {
         if (this.strings.size >= STRING_CACHE_MAX) this.strings = new Map();
         this.strings.set(s, e);
@@ -245,17 +257,75 @@ export class ChunkWriter {
         const col = this.columns[c]!;
         if (col.constant) fillConstant(col.kind, this.views[c]!, n, k[c]!);
         const vector = duckdb.data_chunk_get_vector(chunk, c);
-        duckdb.copy_data_to_vector(vector, 0, this.scratch[c]!.buffer as ArrayBuffer, 0, n * WIDTH[col.kind]);
-      }
-      for (let c = 0; c < this.columns.length; c++) {
         const long = this.longs[c];
-        if (!long || long.n === 0) continue;
-        const vector = duckdb.data_chunk_get_vector(chunk, c);
-        for (let x = 0; x < long.n; x++) duckdb.vector_assign_string_element_len(vector, long.rows[x]!, long.entries[x]!.utf8);
-        long.entries.length = 0;
-        long.n = 0;
+        // long values: in segments first (their string_t go into the scratch copy), the ones too
+        // long for a segment after the copy, on their own
+        const huge = long && long.n > 0 ? this.segments(vector, this.views[c] as Uint32Array, long) : 0;
+        duckdb.copy_data_to_vector(vector, 0, this.scratch[c]!.buffer as ArrayBuffer, 0, n * WIDTH[col.kind]);
+        if (long && long.n > 0) {
+          for (let x = 0; x < huge; x++) duckdb.vector_assign_string_element_len(vector, long.rows[x]!, long.entries[x]!.utf8);
+          long.entries.length = 0;
+          long.n = 0;
+        }
       }
       app.appendDataChunk(this.chunk);
     }
+  }
+
+  /**
+   * Put a column's long values into the vector's string heap in segments and write their string_t
+   * (length, prefix, pointer) into `words` (the column's scratch, 4 words per row). Values longer
+   * than a segment are moved to the front of `long` and their count returned: the caller assigns
+   * them one by one after copying the scratch into the vector.
+   */
+  private segments(vector: duckdb.Vector, words: Uint32Array, long: LongList): number {
+    let huge = 0;
+    let first = 0; // the segment's first value (in long)
+    let bytes = 0;
+    const seg = this.segment;
+    const flush = (end: number): void => {
+      if (bytes === 0) return;
+      const row0 = long.rows[first]!;
+      duckdb.vector_assign_string_element_len(vector, row0, seg.subarray(0, bytes));
+      // the segment's address in the heap: bytes 8-15 of row0's string_t (a copy of the vector's data)
+      const head = duckdb.vector_get_data(vector, (row0 + 1) * 16);
+      const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+      const lo = dv.getUint32(row0 * 16 + 8, true);
+      const hi = dv.getUint32(row0 * 16 + 12, true);
+      let off = 0;
+      for (let x = first; x < end; x++) {
+        const e = long.entries[x]!;
+        if (e.utf8.length > SEGMENT_BYTES) continue;
+        const o = 4 * long.rows[x]!;
+        const p = lo + off;
+        words[o] = e.utf8.length;
+        words[o + 1] = e.prefix;
+        words[o + 2] = p >>> 0;
+        words[o + 3] = hi + (p >= TWO32 ? 1 : 0);
+        off += e.utf8.length;
+      }
+      bytes = 0;
+    };
+    for (let x = 0; x < long.n; x++) {
+      const e = long.entries[x]!;
+      const len = e.utf8.length;
+      if (len > SEGMENT_BYTES) continue;
+      if (bytes + len > SEGMENT_BYTES) {
+        flush(x);
+        first = x;
+      }
+      if (bytes === 0) first = x;
+      seg.set(e.utf8, bytes);
+      bytes += len;
+    }
+    flush(long.n);
+    // the values too long for a segment, to the front
+    for (let x = 0; x < long.n; x++) {
+      const e = long.entries[x]!;
+      if (e.utf8.length <= SEGMENT_BYTES) continue;
+      long.rows[huge] = long.rows[x]!;
+      long.entries[huge++] = e;
+    }
+    return huge;
   }
 }
