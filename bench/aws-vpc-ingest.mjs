@@ -5,7 +5,7 @@
  *
  * Usage: npx tsc -p tsconfig.json --outDir bench/work/aws-dist   (or npm run build, then DIST=dist)
  *        node bench/aws-gen-vpc.mjs bench/work/vpc-1m.log.gz 1000000
- *        node bench/aws-vpc-ingest.mjs bench/work/vpc-1m.log.gz [rounds=3] [store=duckdb]
+ *        node bench/aws-vpc-ingest.mjs bench/work/vpc-1m.log.gz [rounds=3] [store=duckdb] [--native]
  *
  * Each side runs in its own child process (so its peak RSS is its own), rounds alternate
  * v6scope / peer / parse-only; the medians and the v6scope/peer ratio are printed. Wall and CPU
@@ -15,9 +15,14 @@
  *   enrich, FlowStore.append into the DuckDB store with its raw table and three rollups).
  * - peer: a DuckDB file database, `CREATE TABLE t AS SELECT * FROM read_csv(FILE, delim=' ',
  *   header=true, columns={…14 v2 columns…})` — the native columnar CSV loader, no address parsing.
+ * - native-store (with --native): what DuckDB itself needs to store the same flows the way v6scope
+ *   does, no parsing at all — the rows v6scope produced (exported once, untimed, to Parquet) loaded
+ *   with SQL into a fresh file with v6scope's raw table and three rollups (`INSERT INTO raw SELECT
+ *   … FROM read_parquet`, then the roll-up statements the store runs). The floor for any loader that
+ *   keeps v6scope's tables, next to read_csv's 14-column table.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +62,7 @@ async function child(side, file, storeKind) {
       return { side, seconds: s, cpuSeconds: (cpu.user + cpu.system) / 1e6, lines, flows: r.flows, nodata: r.nodata, malformed: r.malformed, rssMB: process.resourceUsage().maxRSS / 1024 };
     }
     const { DuckDBInstance } = await import('@duckdb/node-api');
+    if (side === 'native-store') return await nativeStore(DuckDBInstance, dir, file);
     const inst = await DuckDBInstance.create(path.join(dir, 'peer.duckdb'));
     const c = await inst.connect();
     const t1 = performance.now();
@@ -80,18 +86,74 @@ async function child(side, file, storeKind) {
   }
 }
 
+/**
+ * The native-store side: v6scope's rows of FILE (Parquet made once in bench/work by an untimed
+ * v6scope run) into a fresh file with the same tables, in SQL.
+ */
+async function nativeStore(DuckDBInstance, dir, file) {
+  const parquet = path.join(root, 'bench/work', `${path.basename(file)}.v6scope-rows.parquet`);
+  const dist = path.resolve(root, DIST);
+  const { openDuckDBStore } = await import(`${dist}/store/duckdb/store.js`);
+  const { FIELDS, ROLLUP_DIMENSIONS, METRICS } = await import(`${dist}/schema/fields.js`);
+  if (!existsSync(parquet)) {
+    const { AwsIngester } = await import(`${dist}/pipeline/ingest-aws.js`);
+    const { listLocal } = await import(`${dist}/sources/cloud/inputs.js`);
+    const { AwsSummary } = await import(`${dist}/sources/cloud/summary.js`);
+    const { LocalEnricher } = await import(`${dist}/enrich/local.js`);
+    const made = path.join(dir, 'made.duckdb');
+    const store = await openDuckDBStore({ path: made, rollupFlushMs: 0, rollupFlushRows: 1e12 });
+    await new AwsIngester({ store, enricher: new LocalEnricher({ localPrefixes: [] }), dataDir: dir, summary: new AwsSummary() }).ingest(listLocal(file)[0]);
+    await store.close();
+    const i = await DuckDBInstance.create(made);
+    const c = await i.connect();
+    await c.run(`COPY (SELECT ${FIELDS.map((f) => `"${f.name}"`).join(', ')} FROM raw) TO '${parquet.replace(/'/g, "''")}' (FORMAT parquet)`);
+    c.closeSync();
+    i.closeSync();
+  }
+  // the empty tables, made by the store itself
+  const target = path.join(dir, 'native.duckdb');
+  await (await openDuckDBStore({ path: target, rollupFlushMs: 0 })).close();
+  const inst = await DuckDBInstance.create(target, { preserve_insertion_order: 'false', checkpoint_threshold: '64MB', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  const c = await inst.connect();
+  const cols = FIELDS.map((f) => `"${f.name}"`).join(', ');
+  const dims = ROLLUP_DIMENSIONS.map((f) => `"${f.name}"`).join(', ');
+  const sums = METRICS.map((m) => `SUM("${m}") AS "${m}"`).join(', ');
+  const out = ['time_received', ...ROLLUP_DIMENSIONS.map((f) => f.name), ...METRICS].map((x) => `"${x}"`).join(', ');
+  const t1 = performance.now();
+  const c1 = process.cpuUsage();
+  await c.run(`INSERT INTO raw (${cols}, v6scope_batch) SELECT ${cols}, 1::UBIGINT FROM read_parquet('${parquet.replace(/'/g, "''")}')`);
+  await c.run('BEGIN TRANSACTION');
+  await c.run(`CREATE TEMP TABLE agg AS SELECT (time_received // 60000) * 60000 AS time_received, ${dims}, ${sums} FROM raw WHERE v6scope_batch > 0 AND v6scope_batch <= 1 GROUP BY ALL`);
+  await c.run(`INSERT INTO rollup_1m (${out}) SELECT ${out} FROM agg`);
+  for (const ms of [300_000, 3_600_000]) await c.run(`INSERT INTO ${ms === 300_000 ? 'rollup_5m' : 'rollup_1h'} (${out}) SELECT (time_received // ${ms}) * ${ms}, ${dims}, ${sums} FROM agg GROUP BY ALL`);
+  await c.run('DROP TABLE agg');
+  await c.run('COMMIT');
+  c.closeSync();
+  inst.closeSync();
+  const s = (performance.now() - t1) / 1000;
+  const cpu = process.cpuUsage(c1);
+  const inst2 = await DuckDBInstance.create(target);
+  const c2 = await inst2.connect();
+  const flows = Number((await c2.runAndReadAll('SELECT count(*) FROM raw')).getRowsJS()[0][0]);
+  c2.closeSync();
+  inst2.closeSync();
+  return { side: 'native-store', seconds: s, cpuSeconds: (cpu.user + cpu.system) / 1e6, lines: flows, rssMB: process.resourceUsage().maxRSS / 1024 };
+}
+
 if (process.argv[2] === '--child') {
   const r = await child(process.argv[3], process.argv[4], process.argv[5]);
   process.stdout.write(JSON.stringify(r) + '\n');
   process.exit(0);
 }
 
-const file = path.resolve(process.argv[2] ?? 'bench/work/vpc-1m.log.gz');
-const rounds = Number(process.argv[3] ?? 3);
-const storeKind = process.argv[4] ?? 'duckdb';
-const res = { v6scope: [], peer: [], 'parse-only': [] };
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const file = path.resolve(positional[0] ?? 'bench/work/vpc-1m.log.gz');
+const rounds = Number(positional[1] ?? 3);
+const storeKind = positional[2] ?? 'duckdb';
+const native = process.argv.includes('--native');
+const res = { v6scope: [], peer: [], 'parse-only': [], 'native-store': [] };
 for (let i = 0; i < rounds; i++) {
-  for (const side of ['v6scope', 'peer', 'parse-only']) {
+  for (const side of ['v6scope', 'peer', 'parse-only', ...(native ? ['native-store'] : [])]) {
     const p = spawnSync(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), here, '--child', side, file, storeKind], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 24 });
     if (p.status !== 0) throw new Error(`${side}: ${p.stderr}`);
     const r = JSON.parse(p.stdout.trim().split('\n').pop());
@@ -112,6 +174,12 @@ const out = {
   parseOnly: { seconds: med(res['parse-only'].map((r) => r.seconds)), linesPerSec: Math.round(lines / med(res['parse-only'].map((r) => r.seconds))), cpuSeconds: med(res['parse-only'].map((r) => r.cpuSeconds)), peakRssMB: Math.round(Math.max(...res['parse-only'].map((r) => r.rssMB))) },
   read_csv: { seconds: p, linesPerSec: Math.round(lines / p), cpuSeconds: med(res.peer.map((r) => r.cpuSeconds)), peakRssMB: Math.round(Math.max(...res.peer.map((r) => r.rssMB))) },
   ratio: Math.round((p / v) * 100) / 100,
+  ...(native
+    ? {
+        nativeStore: { flows: res['native-store'][0].lines, seconds: med(res['native-store'].map((r) => r.seconds)), flowsPerSec: Math.round(res['native-store'][0].lines / med(res['native-store'].map((r) => r.seconds))), cpuSeconds: med(res['native-store'].map((r) => r.cpuSeconds)) },
+        ratioToNativeStore: Math.round((med(res['native-store'].map((r) => r.seconds)) / v) * 100) / 100,
+      }
+    : {}),
   load: os.loadavg().map((x) => x.toFixed(2)).join(' '),
 };
 process.stdout.write(JSON.stringify(out, null, 2) + '\n');
