@@ -189,7 +189,7 @@ export class ChunkWriter {
   /** Per string column, the rows DuckDB must allocate (null for other columns). */
   private readonly longs: (LongList | null)[];
   /** Where a segment of long values is put together. */
-  private segment = new Uint8Array(SEGMENT_BYTES);
+  private readonly segment = new Uint8Array(SEGMENT_BYTES);
   private strings = new Map<string, StrEntry>();
   private readonly str = (s: string): StrEntry => {
     let e = this.strings.get(s);
@@ -310,10 +310,7 @@ export class ChunkWriter {
       const e = long.entries[x]!;
       const len = e.utf8.length;
       if (len > SEGMENT_BYTES) continue;
-      if (bytes + len > SEGMENT_BYTES) {
-        flush(x);
-        first = x;
-      }
+      if (bytes + len > SEGMENT_BYTES) flush(x);
       if (bytes === 0) first = x;
       seg.set(e.utf8, bytes);
       bytes += len;
