@@ -42,7 +42,6 @@ import { isMappedText, isVpcHeader, LogFormatError, parseVpcFormat, splitFields,
  * its WAL — 1 M VPC lines took 17–19 s with this size against 22 s with 65,536 (bench/RESULTS.md).
  */
 const BATCH_SIZE = 122_880;
-const MAX_IN_FLIGHT = 2;
 const DEDUP_CAP = 1 << 20;
 /** Malformed lines printed per object (all are counted). */
 const MAX_REPORTED = 5;

@@ -16,6 +16,8 @@
  * roll-up started by size or timer runs beside the appends instead of holding them up (DuckDB's
  * transactions are isolated: the roll-up reads only committed batches, the appends write only raw).
  * What must see complete rollups (a rollup query, retention, row counts, close) waits on that lane.
+ * DuckDB's thread count is one setting for both connections: a roll-up started beside the appends
+ * runs with the appends' (one thread), one a read waits for with the queries' (one per core).
  */
 import { BIGINT, DuckDBInstance, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import { ChunkWriter, type ChunkColumn } from './chunk-append.js';
