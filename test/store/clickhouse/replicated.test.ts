@@ -8,7 +8,7 @@
  * deduplication is off for the rollups).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,35 +26,70 @@ const dir = mkdtempSync(path.join(tmpdir(), 'v6scope-repl-'));
 const servers: ClickHouseServer[] = [];
 let zk: ChildProcess | undefined;
 
-/** ZooKeeper serves requests: its four-letter `srvr` answers with its mode (not "not currently serving"). */
+/**
+ * ZooKeeper serves requests: its four-letter `srvr` answers with its mode (not "not currently
+ * serving"). Bounded: a port that accepts and never answers (it may belong to another test's server
+ * for a moment) counts as not serving.
+ */
 function serving(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1', () => s.write('srvr'));
     let out = '';
+    s.setTimeout(2_000, () => s.destroy());
     s.on('data', (d) => (out += String(d)));
     s.on('close', () => resolve(/Mode: standalone/.test(out)));
     s.on('error', () => resolve(false));
   });
 }
 
+/** The whole start-up shares one budget, below the hook's timeout, so a failure names its step. */
+const BUDGET_MS = 150_000;
+let started = Date.now();
+const steps: string[] = [];
+function step(what: string): void {
+  steps.push(`${what} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+function tail(file: string): string {
+  return existsSync(file) ? readFileSync(file, 'utf8').slice(-2000) : '(no log)';
+}
+function fail(why: string): never {
+  const logs = [`ZooKeeper log:\n${tail(path.join(dir, 'zk', 'zk.log'))}`, ...servers.map((s) => `${s.dir} server.err.log:\n${tail(path.join(s.dir, 'server.err.log'))}`)];
+  throw new Error(`${why}\nsteps: ${steps.join('; ')}\n${logs.join('\n')}`);
+}
+
 async function startZooKeeper(): Promise<number> {
-  const port = await freePort();
   const zdir = path.join(dir, 'zk');
   mkdirSync(path.join(zdir, 'data'), { recursive: true });
-  const cfg = path.join(zdir, 'zoo.cfg');
-  writeFileSync(cfg, `tickTime=500\ndataDir=${path.join(zdir, 'data')}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=srvr\n`);
-  zk = spawn('java', ['-Xmx256m', '-cp', `/etc/zookeeper/conf:${ZK_JAR}`, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg], { cwd: zdir, stdio: 'ignore' });
-  const deadline = Date.now() + 60_000;
-  while (!(await serving(port))) {
-    if (zk.exitCode !== null) throw new Error(`ZooKeeper exited with ${zk.exitCode}`);
-    if (Date.now() > deadline) throw new Error('ZooKeeper did not serve within 60 s');
-    await new Promise((r) => setTimeout(r, 200));
+  // A port picked free can be taken by another test before ZooKeeper binds it: then it exits, and
+  // it is started again on another port.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const cfg = path.join(zdir, 'zoo.cfg');
+    writeFileSync(cfg, `tickTime=500\ndataDir=${path.join(zdir, 'data')}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=srvr\n`);
+    const log = openSync(path.join(zdir, 'zk.log'), 'a');
+    const child = spawn('java', ['-Xmx256m', '-cp', `/etc/zookeeper/conf:${ZK_JAR}`, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg], { cwd: zdir, stdio: ['ignore', log, log] });
+    closeSync(log);
+    zk = child;
+    step(`ZooKeeper launched on port ${port}`);
+    while (!(await serving(port))) {
+      if (child.exitCode !== null) {
+        step(`ZooKeeper exited with ${child.exitCode}`);
+        if (attempt < 3) break;
+        fail(`ZooKeeper exited with ${child.exitCode}`);
+      }
+      if (Date.now() - started > BUDGET_MS) fail('ZooKeeper did not serve in time');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (child.exitCode === null) {
+      step('ZooKeeper serving');
+      return port;
+    }
   }
-  return port;
 }
 
 beforeAll(async () => {
   if (!available) return;
+  started = Date.now();
   const zkPort = await startZooKeeper();
   for (const replica of ['r1', 'r2']) {
     const interserver = await freePort();
@@ -66,16 +101,23 @@ beforeAll(async () => {
           `<interserver_http_port>${interserver}</interserver_http_port><interserver_http_host>127.0.0.1</interserver_http_host>`,
       }),
     );
+    step(`ClickHouse ${replica} answers /ping`);
   }
   // Each server has a ZooKeeper session (the first connection can take a moment).
   for (const srv of servers) {
-    const deadline = Date.now() + 60_000;
+    let last = '';
     for (;;) {
-      const r = await fetch(`${srv.url}/`, { method: 'POST', body: "SELECT count() FROM system.zookeeper WHERE path = '/'" });
-      if (r.ok) break;
-      if (Date.now() > deadline) throw new Error(`ClickHouse cannot reach ZooKeeper: ${await r.text()}`);
+      try {
+        const r = await fetch(`${srv.url}/`, { method: 'POST', body: "SELECT count() FROM system.zookeeper WHERE path = '/'", signal: AbortSignal.timeout(15_000) });
+        if (r.ok) break;
+        last = await r.text();
+      } catch (e) {
+        last = String(e);
+      }
+      if (Date.now() - started > BUDGET_MS) fail(`ClickHouse ${srv.url} cannot reach ZooKeeper: ${last}`);
       await new Promise((res) => setTimeout(res, 250));
     }
+    step(`ClickHouse ${srv.url} has a ZooKeeper session`);
   }
 }, 180_000);
 afterAll(async () => {

@@ -65,7 +65,23 @@ function xml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/**
+ * Start a server. Free ports are picked before the server binds them, so another test running at the
+ * same time can take one in between: when the server then fails with "Address already in use" on
+ * ports picked here, it is started again on new ones (up to three times).
+ */
 export async function startClickHouse(opts: StartOptions = {}): Promise<ClickHouseServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      const portsPicked = opts.httpPort === undefined && opts.tcpPort === undefined;
+      if (!portsPicked || attempt >= 3 || !/Address already in use/i.test(String(e))) throw e;
+    }
+  }
+}
+
+async function startOnce(opts: StartOptions): Promise<ClickHouseServer> {
   const cmd = findClickHouseServer();
   if (!cmd) throw new Error('clickhouse-server not found (scripts/install-test-deps.sh installs it)');
   const dir = mkdtempSync(path.join(tmpdir(), 'v6scope-ch-'));
@@ -156,7 +172,8 @@ ${opts.extraConfig ?? ''}
         throw new Error(`clickhouse-server exited with ${String(exited)} during start:\n${log}`);
       }
       try {
-        const r = await fetch(`${url}/ping`);
+        // A bounded wait: the port may briefly belong to something that accepts and never answers.
+        const r = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(5_000) });
         if (r.ok && (await r.text()).startsWith('Ok')) return;
       } catch {
         // not listening yet
