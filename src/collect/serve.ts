@@ -76,6 +76,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     maxDelayMs: config.batch.max_delay,
     maxPending: config.batch.max_pending,
     maxPendingFlows: config.batch.max_pending_flows,
+    maxPendingBytes: config.batch.max_pending_memory,
     warn,
   });
 

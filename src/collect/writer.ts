@@ -4,9 +4,14 @@
  * sealed batches wait in a bounded queue, so the collectors keep receiving while the store is busy.
  * When the queue is full the new batch is dropped — counted (batches, flows) and reported on
  * stderr at most every 10 s, never silent. A failed append is counted too (flows lost).
+ *
+ * The queue is bounded in batches, in flows and in memory. Waiting flows from the collector threads
+ * stay columnar (COLUMNAR_ROW_BYTES each) until their turn comes; flows handed over as records
+ * (live capture) weigh RECORD_BYTES each. So the same memory holds ~5x more columnar flows — time to
+ * ride out DuckDB's checkpoints (commits of ~1 s every few seconds at 100k flows/s).
  */
 import type { LocalEnricher } from '../enrich/local.js';
-import type { FlowRecord } from '../schema/fields.js';
+import { FIELDS, type FieldKind, type FlowRecord } from '../schema/fields.js';
 import type { FlowStore } from '../store/store.js';
 import { decodeBatchInto, type ColumnarBatch } from './flow-batch.js';
 
@@ -22,11 +27,22 @@ interface Pending {
   records: FlowRecord[];
   cols: ColRange[];
   n: number;
+  /** Memory it is counted as (COLUMNAR_ROW_BYTES per columnar row, RECORD_BYTES per record). */
+  bytes: number;
   /** Its columnar rows are records now and the batch is enriched: ready to append. */
   ready: boolean;
 }
 
-const newPending = (): Pending => ({ records: [], cols: [], n: 0, ready: false });
+const newPending = (): Pending => ({ records: [], cols: [], n: 0, bytes: 0, ready: false });
+
+const WIDTH: Record<FieldKind, number> = { time: 8, mac: 8, u64: 8, u32: 4, string: 4, u16: 2, u8: 1, addr: 16 };
+/** Bytes of one row of a columnar batch (flow-batch.ts: one typed-array element per field). */
+export const COLUMNAR_ROW_BYTES = FIELDS.reduce((a, f) => a + WIDTH[f.kind], 0);
+/**
+ * Bytes a waiting record is counted as: a decoded record measured 820 bytes of V8 heap (34
+ * properties, two 16-byte addresses); enrichment adds names — rounded up.
+ */
+export const RECORD_BYTES = 1024;
 
 export interface StoreWriterOptions {
   store: FlowStore;
@@ -35,11 +51,10 @@ export interface StoreWriterOptions {
   maxDelayMs: number;
   /** Sealed batches that may wait for the store (beyond the one being written). */
   maxPending: number;
-  /**
-   * Flows that may wait in those batches (default: no limit). Records are JS objects of about 2 kB,
-   * so this is what bounds the writer's memory.
-   */
+  /** Flows that may wait in those batches (default: no limit). */
   maxPendingFlows?: number;
+  /** Memory those batches may take, bytes (default: no limit); see COLUMNAR_ROW_BYTES and RECORD_BYTES. */
+  maxPendingBytes?: number;
   /** Where overload and store errors are reported (default stderr). Set to null for none. */
   warn?: ((line: string) => void) | null;
 }
@@ -62,6 +77,9 @@ export interface StoreWriterStats {
   lastError: string | null;
   /** Batches waiting now, and the most that ever waited. */
   pending: number;
+  /** Flows waiting now, and the memory they are counted as (bytes). */
+  pendingFlows: number;
+  pendingBytes: number;
   maxPendingSeen: number;
   /** Flows in the batch being filled. */
   filling: number;
@@ -75,6 +93,7 @@ export class StoreWriter {
   private currentSince = 0;
   private readonly queue: Pending[] = [];
   private queuedFlows = 0;
+  private queuedBytes = 0;
   private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -90,6 +109,8 @@ export class StoreWriter {
     failedFlows: 0,
     lastError: null,
     pending: 0,
+    pendingFlows: 0,
+    pendingBytes: 0,
     maxPendingSeen: 0,
     filling: 0,
     appendMs: 0,
@@ -124,6 +145,7 @@ export class StoreWriter {
     if (cur.n === 0) this.currentSince = Date.now();
     for (let i = 0; i < n; i++) {
       cur.records.push(records[i]!);
+      cur.bytes += RECORD_BYTES;
       if (++cur.n >= max) {
         this.seal();
         cur = this.current;
@@ -148,6 +170,7 @@ export class StoreWriter {
       const take = Math.min(n - i, max - cur.n);
       cur.cols.push({ batch, from: i, to: i + take });
       cur.n += take;
+      cur.bytes += take * COLUMNAR_ROW_BYTES;
       i += take;
       if (cur.n >= max) this.seal();
     }
@@ -174,7 +197,7 @@ export class StoreWriter {
   }
 
   stats(): StoreWriterStats {
-    return { ...this.st, pending: this.queue.length, filling: this.current.n };
+    return { ...this.st, pending: this.queue.length, pendingFlows: this.queuedFlows, pendingBytes: this.queuedBytes, filling: this.current.n };
   }
 
   private checkDelay(): void {
@@ -186,7 +209,10 @@ export class StoreWriter {
     const b = this.current;
     if (b.n === 0) return;
     this.current = newPending();
-    const full = this.queue.length >= this.opts.maxPending || this.queuedFlows + b.n > (this.opts.maxPendingFlows ?? Infinity);
+    const full =
+      this.queue.length >= this.opts.maxPending ||
+      this.queuedFlows + b.n > (this.opts.maxPendingFlows ?? Infinity) ||
+      this.queuedBytes + b.bytes > (this.opts.maxPendingBytes ?? Infinity);
     if (full && this.writing) {
       this.st.droppedBatches++;
       this.st.droppedFlows += b.n;
@@ -195,6 +221,7 @@ export class StoreWriter {
     }
     this.queue.push(b);
     this.queuedFlows += b.n;
+    this.queuedBytes += b.bytes;
     if (this.queue.length > this.st.maxPendingSeen) this.st.maxPendingSeen = this.queue.length;
     if (!this.writing) this.writing = this.drain();
   }
@@ -219,6 +246,7 @@ export class StoreWriter {
     while (this.queue.length > 0) {
       const p = this.queue.shift()!;
       this.queuedFlows -= p.n;
+      this.queuedBytes -= p.bytes;
       const t0 = Date.now();
       const b = p.records;
       try {

@@ -98,6 +98,11 @@ export interface BatchConfig {
   max_pending: number;
   /** Flows waiting in those batches (bounds the writer's memory); beyond it, dropped and counted. */
   max_pending_flows: number;
+  /**
+   * Memory those batches may take, bytes: a flow waiting columnar (from the collector threads) is
+   * counted as ~200 bytes, one waiting as a record (live capture) as 1 kB. Beyond it, dropped and counted.
+   */
+  max_pending_memory: number;
 }
 
 export interface StateConfig {
@@ -150,7 +155,7 @@ export function defaultConfig(): Config {
       },
     },
     retention: { ...DEFAULT_RETENTION, interval: 60 * MINUTE },
-    batch: { max_flows: 32_768, max_delay: 1 * SECOND, max_pending: 8, max_pending_flows: 65_536 },
+    batch: { max_flows: 32_768, max_delay: 1 * SECOND, max_pending: 8, max_pending_flows: 262_144, max_pending_memory: 128 * 2 ** 20 },
     state: { save_interval: 10 * SECOND },
     api: defaultApiConfig(),
   };
@@ -422,12 +427,13 @@ export function validateConfig(raw: unknown, file?: string, lineOf: (path: (stri
     interval: v.duration(ro.interval, ['retention', 'interval'], d.retention.interval),
   };
 
-  const bo = v.object(top.batch, ['batch'], ['max_flows', 'max_delay', 'max_pending', 'max_pending_flows']);
+  const bo = v.object(top.batch, ['batch'], ['max_flows', 'max_delay', 'max_pending', 'max_pending_flows', 'max_pending_memory']);
   const batch: BatchConfig = {
     max_flows: v.int(bo.max_flows, ['batch', 'max_flows'], d.batch.max_flows, 1, 10_000_000),
     max_delay: v.duration(bo.max_delay, ['batch', 'max_delay'], d.batch.max_delay),
     max_pending: v.int(bo.max_pending, ['batch', 'max_pending'], d.batch.max_pending, 1, 10_000),
     max_pending_flows: v.int(bo.max_pending_flows, ['batch', 'max_pending_flows'], d.batch.max_pending_flows, 1, 100_000_000),
+    max_pending_memory: v.size(bo.max_pending_memory, ['batch', 'max_pending_memory'], d.batch.max_pending_memory, 1 << 20, Number.MAX_SAFE_INTEGER),
   };
 
   const sto = v.object(top.state, ['state'], ['save_interval']);

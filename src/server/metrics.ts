@@ -232,6 +232,8 @@ export function renderMetrics(inp: RenderInput): string {
       ['v6scope_store_write_slowest_seconds', 'gauge', 'Slowest store append so far.', (w.slowestAppendMs ?? 0) / 1000],
       ['v6scope_store_write_queue_depth', 'gauge', 'Sealed batches waiting for the store.', w.pending],
       ['v6scope_store_write_queue_depth_max', 'gauge', 'Most batches that ever waited for the store.', w.maxPendingSeen],
+      ['v6scope_store_write_queue_flows', 'gauge', 'Flows in the batches waiting for the store.', w.pendingFlows],
+      ['v6scope_store_write_queue_bytes', 'gauge', 'Memory the waiting batches are counted as (bounded by batch.max_pending_memory).', w.pendingBytes],
       ['v6scope_store_batch_filling_flows', 'gauge', 'Flows in the batch being filled.', w.filling],
     ] as const;
     for (const [n, t, help, v] of st) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CollectorHealth } from '../../src/collect/collector.js';
 import { startServe } from '../../src/collect/serve.js';
-import { StoreWriter } from '../../src/collect/writer.js';
+import { COLUMNAR_ROW_BYTES, RECORD_BYTES, StoreWriter } from '../../src/collect/writer.js';
 import { encodeBatch } from '../../src/collect/flow-batch.js';
 import type { LocalEnricher } from '../../src/enrich/local.js';
 import { parseConfig } from '../../src/config/index.js';
@@ -123,6 +123,33 @@ describe('store writer: the queue is bounded in flows too', () => {
     expect(s.droppedBatches).toBe(3);
     expect(s.stored).toBe(30);
     expect(s.stored + s.droppedFlows).toBe(s.received);
+  });
+
+  it('bounds the waiting memory: records count RECORD_BYTES each, columnar rows COLUMNAR_ROW_BYTES', async () => {
+    expect(COLUMNAR_ROW_BYTES).toBeGreaterThan(100);
+    expect(COLUMNAR_ROW_BYTES * 4).toBeLessThan(RECORD_BYTES);
+    const limit = 25 * RECORD_BYTES;
+    // records: 1 writing, 2 waiting (20 records), a third batch would pass 25 records' worth
+    const sr = slowStore(50);
+    const wr = new StoreWriter({ store: sr, maxFlows: 10, maxDelayMs: 1000, maxPending: 100, maxPendingBytes: limit, warn: null });
+    for (let i = 0; i < 6; i++) wr.add(flows(10));
+    expect(wr.stats()).toMatchObject({ pending: 2, pendingFlows: 20, pendingBytes: 20 * RECORD_BYTES, droppedBatches: 3 });
+    await wr.close();
+    expect(wr.stats()).toMatchObject({ stored: 30, droppedFlows: 30, received: 60, pending: 0, pendingFlows: 0, pendingBytes: 0 });
+    // the same flows columnar: 50 waiting take 50 * COLUMNAR_ROW_BYTES, under the same limit
+    const sc = slowStore(50);
+    const wc = new StoreWriter({ store: sc, maxFlows: 10, maxDelayMs: 1000, maxPending: 100, maxPendingBytes: limit, warn: null });
+    for (let i = 0; i < 6; i++) wc.addColumnar(encodeBatch(flows(10)).batch);
+    expect(wc.stats()).toMatchObject({ pending: 5, pendingFlows: 50, pendingBytes: 50 * COLUMNAR_ROW_BYTES, droppedBatches: 0 });
+    // ... until they would pass it: limit / COLUMNAR_ROW_BYTES flows at most
+    const most = Math.floor(limit / COLUMNAR_ROW_BYTES);
+    for (let i = 0; i < 30; i++) wc.addColumnar(encodeBatch(flows(10)).batch);
+    const s = wc.stats();
+    expect(s.pendingFlows).toBeLessThanOrEqual(most);
+    expect(s.pendingFlows).toBeGreaterThan(most - 10);
+    expect(s.droppedFlows).toBe(360 - 10 - s.pendingFlows);
+    await wc.close();
+    expect(wc.stats()).toMatchObject({ stored: 360 - wc.stats().droppedFlows, received: 360 });
   });
 });
 

@@ -23,7 +23,7 @@ describe('configuration', () => {
     const c = defaultConfig();
     expect(c.store.kind).toBe('duckdb');
     expect(c.retention.raw).toBe(30 * 86_400_000);
-    expect(c.batch).toEqual({ max_flows: 32_768, max_delay: 1000, max_pending: 8, max_pending_flows: 65_536 });
+    expect(c.batch).toEqual({ max_flows: 32_768, max_delay: 1000, max_pending: 8, max_pending_flows: 262_144, max_pending_memory: 128 * 2 ** 20 });
   });
 
   it('reads every section', () => {
@@ -40,7 +40,7 @@ store:
   kind: clickhouse
   clickhouse: { url: "http://ch:8123", database: flows }
 retention: { raw: 7d, rollup_1m: 2w, rollup_5m: 90d, rollup_1h: 2y, interval: 30m }
-batch: { max_flows: 10000, max_delay: 500ms, max_pending: 4, max_pending_flows: 50000 }
+batch: { max_flows: 10000, max_delay: 500ms, max_pending: 4, max_pending_flows: 50000, max_pending_memory: 64MiB }
 state: { save_interval: 1m }
 `);
     expect(c.collectors[0]).toMatchObject({ protocol: 'ipfix', receive_buffer: 16 * 1024 * 1024, name: 'edge' });
@@ -53,7 +53,7 @@ state: { save_interval: 1m }
     expect(c.store.kind).toBe('clickhouse');
     expect(c.store.clickhouse.database).toBe('flows');
     expect(c.retention).toEqual({ raw: 7 * 86_400_000, rollup_1m: 14 * 86_400_000, rollup_5m: 90 * 86_400_000, rollup_1h: 2 * 365 * 86_400_000, interval: 1_800_000 });
-    expect(c.batch).toEqual({ max_flows: 10_000, max_delay: 500, max_pending: 4, max_pending_flows: 50_000 });
+    expect(c.batch).toEqual({ max_flows: 10_000, max_delay: 500, max_pending: 4, max_pending_flows: 50_000, max_pending_memory: 64 * 2 ** 20 });
     expect(c.state.save_interval).toBe(60_000);
   });
 

@@ -412,7 +412,7 @@ const HEALTH = {
     },
   ],
   totals: { datagrams: 200, records: 5000, decodeErrors: 5, socketDrops: 7, unsupportedDatagrams: 0 },
-  writer: { received: 5000, stored: 4900, batchesStored: 10, droppedBatches: 0, droppedFlows: 0, failedBatches: 1, failedFlows: 100, lastError: 'x "quoted"', pending: 2, maxPendingSeen: 3, filling: 5, appendMs: 1234, slowestAppendMs: 400 },
+  writer: { received: 5000, stored: 4900, batchesStored: 10, droppedBatches: 0, droppedFlows: 0, failedBatches: 1, failedFlows: 100, lastError: 'x "quoted"', pending: 2, pendingFlows: 65536, pendingBytes: 12976128, maxPendingSeen: 3, filling: 5, appendMs: 1234, slowestAppendMs: 400 },
   templatesRestored: 0,
   sflow: { totals: { datagrams: 0, records: 0, errors: 0 }, agents: [] },
 };
@@ -430,6 +430,8 @@ describe('/metrics', () => {
     expect(one('v6scope_listener_socket_drops_total', { listen: '0.0.0.0:2055' })[0]!.value).toBe(7);
     expect(one('v6scope_store_write_seconds_total')[0]!.value).toBeCloseTo(1.234, 9);
     expect(one('v6scope_store_write_queue_depth')[0]!.value).toBe(2);
+    expect(one('v6scope_store_write_queue_flows')[0]!.value).toBe(65536);
+    expect(one('v6scope_store_write_queue_bytes')[0]!.value).toBe(12976128);
     expect(types.get('v6scope_exporter_records_total')).toBe('counter');
     expect(types.get('v6scope_ipv6_share')).toBe('gauge');
     // the share gauges: the last hour of stored data, as computeShare says

@@ -42,7 +42,7 @@ export function register(program: Command): void {
       };
       const signal = untilSignal();
       const store = await openConfiguredStore(config, g.data);
-      const writer = new StoreWriter({ store, enricher, maxFlows: config.batch.max_flows, maxDelayMs: config.batch.max_delay, maxPending: config.batch.max_pending, warn });
+      const writer = new StoreWriter({ store, enricher, maxFlows: config.batch.max_flows, maxDelayMs: config.batch.max_delay, maxPending: config.batch.max_pending, maxPendingFlows: config.batch.max_pending_flows, maxPendingBytes: config.batch.max_pending_memory, warn });
       try {
         const c = startLiveCapture({
           interface: iface,
