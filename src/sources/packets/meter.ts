@@ -180,7 +180,7 @@ export class FlowMeter {
     let slot = hash10(w0, w1, s0, s1, s2, s3, d0, d1, d2, d3) & mask;
     for (;;) {
       const b = slot << REC_SHIFT;
-      const ctl = I[b]!;
+      const ctl = I[b + W_CTL]!;
       if (ctl === 0) break;
       if (
         I[b + W_KEY + 1] === w1 &&
@@ -207,7 +207,7 @@ export class FlowMeter {
           // the old flow ends; the slot starts the new one
           this.emit(b, slot);
           this.flowsCreated++;
-          I[b] = 1 | (stateOf(tcpFlags) << 4) | (tcpFlags << 8);
+          I[b + W_CTL] = 1 | (stateOf(tcpFlags) << 4) | (tcpFlags << 8);
           I[b + W_START] = t;
           I[b + W_LAST] = t;
           I[b + W_PACKETS] = 1;
@@ -225,7 +225,7 @@ export class FlowMeter {
           let nst = st;
           if (tcpFlags & 0x04) nst = ST_RST;
           else if (tcpFlags & 0x01 && st === ST_OPEN) nst = ST_FIN;
-          I[b] = ctl | (nst << 4) | (tcpFlags << 8);
+          I[b + W_CTL] = ctl | (nst << 4) | (tcpFlags << 8);
         }
         return;
       }
@@ -239,7 +239,7 @@ export class FlowMeter {
       return;
     }
     const b = slot << REC_SHIFT;
-    I[b] = 1 | (stateOf(tcpFlags) << 4) | (tcpFlags << 8);
+    I[b + W_CTL] = 1 | (stateOf(tcpFlags) << 4) | (tcpFlags << 8);
     I[b + W_KEY] = w0;
     I[b + W_KEY + 1] = w1;
     I[b + W_KEY + 2] = s0;
@@ -274,9 +274,9 @@ export class FlowMeter {
     const I = this.I;
     for (let s = 0; s < this.cap; s++) {
       const b = s << REC_SHIFT;
-      if (I[b] !== 0) {
+      if (I[b + W_CTL] !== 0) {
         this.emit(b, s);
-        I[b] = 0;
+        I[b + W_CTL] = 0;
       }
     }
     this.count = 0;
@@ -304,7 +304,7 @@ export class FlowMeter {
     const active = this.active;
     for (let s = 0; s < this.cap; ) {
       const b = s << REC_SHIFT;
-      const ctl = I[b]!;
+      const ctl = I[b + W_CTL]!;
       if (ctl !== 0) {
         const st = (ctl >> 4) & 15;
         const limit = st === ST_OPEN ? this.idle : st === ST_FIN ? this.finLinger : this.rstLinger;
@@ -355,7 +355,7 @@ export class FlowMeter {
     const I = this.I;
     for (let s = 0; s < this.cap; s++) {
       const b = s << REC_SHIFT;
-      if (I[b] === 0) continue;
+      if (I[b + W_CTL] === 0) continue;
       I[b + W_START] = Math.max(-REBASE_AT, I[b + W_START]! - delta);
       I[b + W_LAST] = Math.max(-REBASE_AT, I[b + W_LAST]! - delta);
     }
@@ -378,7 +378,7 @@ export class FlowMeter {
     r.dst_port = I[k + 1]! & 0xffff;
     r.src_addr = addrBytes(I[k + 2]!, I[k + 3]!, I[k + 4]!, I[k + 5]!);
     r.dst_addr = addrBytes(I[k + 6]!, I[k + 7]!, I[k + 8]!, I[k + 9]!);
-    r.tcp_flags = (I[b]! >>> 8) & 0xff;
+    r.tcp_flags = (I[b + W_CTL]! >>> 8) & 0xff;
     r.bytes = this.F[(b >> 1) + F_BYTES]!;
     r.packets = I[b + W_PACKETS]! >>> 0;
     r.flows = 1;
@@ -401,7 +401,7 @@ export class FlowMeter {
     this.mask = cap - 1;
     for (let s = 0; s < oldCap; s++) {
       const b = s << REC_SHIFT;
-      if (oldI[b] === 0) continue;
+      if (oldI[b + W_CTL] === 0) continue;
       const k = b + W_KEY;
       let t =
         hash10(oldI[k]!, oldI[k + 1]!, oldI[k + 2]!, oldI[k + 3]!, oldI[k + 4]!, oldI[k + 5]!, oldI[k + 6]!, oldI[k + 7]!, oldI[k + 8]!, oldI[k + 9]!) &

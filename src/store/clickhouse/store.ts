@@ -70,7 +70,7 @@ import { compileQuery, decodeRows, type CompiledQuery } from '../compile.js';
 import { IDENTIFIER } from '../dialect.js';
 import { planTable, RAW_TABLE, tableSpecs } from '../planner.js';
 import type { Query, QueryResult, Row } from '../query.js';
-import { DEFAULT_RETENTION, type FactStore, type FlowStore, type RetentionConfig, type TableSpec } from '../store.js';
+import { DEFAULT_RETENTION, type FactStore, type FlowStore, type TableSpec } from '../store.js';
 import { clickhouseDialect as d, quoteAddr, quoteString, quoteUInt } from './dialect.js';
 import { encodeRows, parseTSVWithNamesAndTypes, type ColumnDef, type TSVResult } from './format.js';
 import type { ClickHouseOptions } from './options.js';
@@ -129,10 +129,6 @@ export function partitionEnd(id: string): number | null {
   m = /^(\d{4})(\d{2})$/.exec(id);
   if (m) return Date.UTC(Number(m[1]), Number(m[2]), 1);
   return null;
-}
-
-async function drain(stream: AsyncIterable<unknown>): Promise<void> {
-  for await (const _ of stream) void _;
 }
 
 /** Run a SELECT on a client and return its TabSeparatedWithNamesAndTypes result, read as raw bytes. */
