@@ -5,10 +5,15 @@
  * When the queue is full the new batch is dropped — counted (batches, flows) and reported on
  * stderr at most every 10 s, never silent. A failed append is counted too (flows lost).
  *
- * The queue is bounded in batches, in flows and in memory. Waiting flows from the collector threads
- * stay columnar (COLUMNAR_ROW_BYTES each) until their turn comes; flows handed over as records
- * (live capture) weigh RECORD_BYTES each. So the same memory holds ~5x more columnar flows — time to
- * ride out DuckDB's checkpoints (commits of ~1 s every few seconds at 100k flows/s).
+ * Flows from the collector threads stay columnar: a batch of only such rows is enriched in place
+ * and handed to a store that takes columnar rows (`appendColumnar`: DuckDB) without ever becoming
+ * records; for other stores, or a batch that also holds records, they become records when their
+ * turn comes.
+ *
+ * The queue is bounded in batches, in flows and in memory. Waiting columnar flows count
+ * COLUMNAR_ROW_BYTES each, flows handed over as records (live capture) RECORD_BYTES each. So the
+ * same memory holds ~5x more columnar flows — time to ride out DuckDB's checkpoints (commits of
+ * ~1 s every few seconds at 100k flows/s).
  */
 import type { LocalEnricher } from '../enrich/local.js';
 import { FIELDS, type FieldKind, type FlowRecord } from '../schema/fields.js';
@@ -250,6 +255,16 @@ export class StoreWriter {
       const t0 = Date.now();
       const b = p.records;
       try {
+        const st = this.opts.store;
+        if (st.appendColumnar && b.length === 0 && p.cols.length > 0) {
+          // columnar all the way: enriched in place and appended without records
+          this.opts.enricher?.enrichColumnar(p.cols);
+          await st.appendColumnar(p.cols);
+          this.st.stored += p.n;
+          this.st.batchesStored++;
+          this.noteAppend(t0);
+          continue;
+        }
         await this.prepare(p, false);
         const appending = this.opts.store.append(b);
         appending.catch(() => undefined); // awaited below; not unhandled while the next batch is prepared
@@ -269,14 +284,18 @@ export class StoreWriter {
           this.warn(`store append failed (${p.n} flows lost): ${this.st.lastError}`);
         }
       }
-      const dt = Date.now() - t0;
-      this.st.appendMs += dt;
-      if (dt > this.st.slowestAppendMs) this.st.slowestAppendMs = dt;
+      this.noteAppend(t0);
     }
     this.writing = null;
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const f of w) f();
+  }
+
+  private noteAppend(t0: number): void {
+    const dt = Date.now() - t0;
+    this.st.appendMs += dt;
+    if (dt > this.st.slowestAppendMs) this.st.slowestAppendMs = dt;
   }
 
   /** Write everything received so far; resolves when the store has it. */

@@ -12,8 +12,8 @@
  * enters the local network, and for local-to-local flows picks the endpoint that is not a gateway.
  * Issue #4 (device identity) replaces the MAC/address id with a tracked device identity.
  */
-import type { FlowRecord } from '../schema/fields.js';
-import { Direction } from '../schema/fields.js';
+import type { ColumnarBatch } from '../collect/flow-batch.js';
+import { Direction, FIELDS, type FieldName, type FlowRecord } from '../schema/fields.js';
 import { formatIP } from '../net/ip.js';
 import { formatMac } from '../net/mac.js';
 import { parsePrefix, prefixContains, type Prefix } from '../net/prefix.js';
@@ -57,55 +57,130 @@ export class LocalEnricher {
     this.prefixes = texts.map((t) => parsePrefix(t));
   }
 
-  isLocal(addr: Uint8Array, family: 4 | 6): boolean {
+  /** Whether the address (16 bytes at `offset` of `addr`) is local. */
+  isLocal(addr: Uint8Array, family: 4 | 6, offset = 0): boolean {
     for (const p of this.prefixes) {
-      if (p.family === family && prefixContains(p, addr, family)) return true;
+      if (p.family === family && prefixContains(p, addr, family, offset)) return true;
     }
     return false;
   }
 
+  /** Which ends are local: 1 the source, 2 the destination, 3 both, 0 neither; learns gateway MACs. */
+  private localCode(s: boolean, d: boolean, srcMac: number, dstMac: number): number {
+    const code = (s ? 1 : 0) | (d ? 2 : 0);
+    // A gateway's MAC is unicast (group bit clear): never learn a multicast/broadcast MAC.
+    if (code === 1 && isUnicastMac(dstMac)) this.gatewayMacs.add(dstMac);
+    else if (code === 2 && isUnicastMac(srcMac)) this.gatewayMacs.add(srcMac);
+    return code;
+  }
+
+  /**
+   * Whether the device is the source (true), the destination (false) or unknown (null). Both
+   * local: the sender of multicast/broadcast (a router advertisement, an mDNS announcement), else
+   * the endpoint that is not a gateway. Neither local: unknown. The destination address is the 16
+   * bytes at `o` of `dst`.
+   */
+  private deviceIsSrc(code: number, srcMac: number, dstMac: number, dst: Uint8Array, o: number, family: number): boolean | null {
+    if (code === 1) return true;
+    if (code === 2) return false;
+    if (code !== 3) return null;
+    return isGroupDestination(dstMac, dst, o, family) ? true : !(this.gatewayMacs.has(srcMac) && !this.gatewayMacs.has(dstMac));
+  }
+
   /** Enrich a batch in place. Gateway MACs are learned from the whole batch first. */
   enrich(batch: FlowRecord[]): void {
-    const local: number[] = new Array(batch.length);
+    const local = new Uint8Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       const fam = r.family as 4 | 6;
-      const s = this.isLocal(r.src_addr, fam);
-      const d = this.isLocal(r.dst_addr, fam);
-      const code = (s ? 1 : 0) | (d ? 2 : 0);
-      local[i] = code;
-      // A gateway's MAC is unicast (group bit clear): never learn a multicast/broadcast MAC.
-      if (code === 1 && isUnicastMac(r.dst_mac)) this.gatewayMacs.add(r.dst_mac);
-      else if (code === 2 && isUnicastMac(r.src_mac)) this.gatewayMacs.add(r.src_mac);
+      local[i] = this.localCode(this.isLocal(r.src_addr, fam), this.isLocal(r.dst_addr, fam), r.src_mac, r.dst_mac);
     }
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       const code = local[i]!;
-      let deviceIsSrc: boolean | null;
-      if (code === 1) {
-        r.direction = Direction.outbound;
-        r.peer_addr = r.dst_addr;
-        deviceIsSrc = true;
-      } else if (code === 2) {
-        r.direction = Direction.inbound;
-        r.peer_addr = r.src_addr;
-        deviceIsSrc = false;
-      } else {
-        r.direction = Direction.unknown;
-        r.peer_addr = r.dst_addr;
-        // Both local: the sender of multicast/broadcast (a router advertisement, an mDNS
-        // announcement), else the endpoint that is not a gateway. Neither local: unknown.
-        deviceIsSrc =
-          code !== 3 ? null : isGroupDestination(r) ? true : !(this.gatewayMacs.has(r.src_mac) && !this.gatewayMacs.has(r.dst_mac));
-      }
+      r.direction = directionOf(code);
+      const deviceIsSrc = this.deviceIsSrc(code, r.src_mac, r.dst_mac, r.dst_addr, 0, r.family);
+      // the other end from the device; the destination when there is none
+      r.peer_addr = deviceIsSrc === false ? r.src_addr : r.dst_addr;
       if (deviceIsSrc !== null) {
-        if (code === 3) r.peer_addr = deviceIsSrc ? r.dst_addr : r.src_addr; // the other end from the device
         const mac = deviceIsSrc ? r.src_mac : r.dst_mac;
         r.device_id = mac !== 0 ? formatMac(mac) : formatIP(deviceIsSrc ? r.src_addr : r.dst_addr, r.family as 4 | 6);
       }
       r.service_port = servicePort(r);
     }
   }
+
+  /**
+   * The same enrichment on rows of columnar batches (collect/flow-batch.ts), in place and without
+   * records: direction, peer_addr, device_id (added to the batch's dictionary) and service_port.
+   * Gateway MACs are learned from all the ranges first, as `enrich` does for its batch.
+   */
+  enrichColumnar(ranges: readonly { readonly batch: ColumnarBatch; readonly from: number; readonly to: number }[]): void {
+    const codes = ranges.map((r) => {
+      const c = r.batch.cols;
+      const fam = c[F.family]!;
+      const src = c[F.src_addr] as Uint8Array;
+      const dst = c[F.dst_addr] as Uint8Array;
+      const sm = c[F.src_mac]!;
+      const dm = c[F.dst_mac]!;
+      const out = new Uint8Array(Math.max(0, r.to - r.from));
+      for (let i = r.from; i < r.to; i++) {
+        const f = fam[i] as 4 | 6;
+        out[i - r.from] = this.localCode(this.isLocal(src, f, i * 16), this.isLocal(dst, f, i * 16), sm[i]!, dm[i]!);
+      }
+      return out;
+    });
+    ranges.forEach((r, x) => {
+      const c = r.batch.cols;
+      const fam = c[F.family]!;
+      const src = c[F.src_addr] as Uint8Array;
+      const dst = c[F.dst_addr] as Uint8Array;
+      const peer = c[F.peer_addr] as Uint8Array;
+      const sm = c[F.src_mac]!;
+      const dm = c[F.dst_mac]!;
+      const dir = c[F.direction]!;
+      const svc = c[F.service_port]!;
+      const proto = c[F.proto]!;
+      const sp = c[F.src_port]!;
+      const dp = c[F.dst_port]!;
+      const dev = c[F.device_id]!;
+      const dict = r.batch.dicts[F.device_id]!;
+      let index = this.dictIndex.get(dict);
+      if (!index) this.dictIndex.set(dict, (index = new Map(dict.map((s, i) => [s, i]))));
+      const code = codes[x]!;
+      for (let i = r.from; i < r.to; i++) {
+        const k = code[i - r.from]!;
+        const f = fam[i] as 4 | 6;
+        const o = i * 16;
+        const direction = directionOf(k);
+        dir[i] = direction;
+        const deviceIsSrc = this.deviceIsSrc(k, sm[i]!, dm[i]!, dst, o, f);
+        peer.set((deviceIsSrc === false ? src : dst).subarray(o, o + 16), o);
+        if (deviceIsSrc !== null) {
+          const mac = deviceIsSrc ? sm[i]! : dm[i]!;
+          const id = mac !== 0 ? formatMac(mac) : formatIP((deviceIsSrc ? src : dst).subarray(o, o + 16), f);
+          let ix = index.get(id);
+          if (ix === undefined) {
+            ix = dict.length;
+            dict.push(id);
+            index.set(id, ix);
+          }
+          dev[i] = ix;
+        }
+        svc[i] = servicePortOf(proto[i]!, sp[i]!, dp[i]!, direction);
+      }
+    });
+  }
+
+  /** Per columnar dictionary of device ids, its values' indexes (dictionaries only grow). */
+  private readonly dictIndex = new WeakMap<string[], Map<string, number>>();
+}
+
+/** A batch's column index of each field the enrichment reads or writes. */
+const F = Object.fromEntries(FIELDS.map((f, i) => [f.name, i])) as Record<FieldName, number>;
+
+function directionOf(code: number): number {
+  return code === 1 ? Direction.outbound : code === 2 ? Direction.inbound : Direction.unknown;
 }
 
 /** A MAC (48-bit number) that is set and has the I/G (group) bit clear. */
@@ -113,23 +188,24 @@ function isUnicastMac(mac: number): boolean {
   return mac !== 0 && Math.floor(mac / 2 ** 40) % 2 === 0;
 }
 
-/** Multicast or broadcast destination, by MAC (when known) or by address. */
-function isGroupDestination(r: FlowRecord): boolean {
-  if (r.dst_mac !== 0) return !isUnicastMac(r.dst_mac);
-  const a = r.dst_addr;
-  if (r.family === 6) return a[0] === 0xff;
-  return (a[12]! & 0xf0) === 0xe0 || (a[12] === 255 && a[13] === 255 && a[14] === 255 && a[15] === 255);
+/** Multicast or broadcast destination, by MAC (when known) or by address (16 bytes at `o` of `a`). */
+function isGroupDestination(dstMac: number, a: Uint8Array, o: number, family: number): boolean {
+  if (dstMac !== 0) return !isUnicastMac(dstMac);
+  if (family === 6) return a[o] === 0xff;
+  return (a[o + 12]! & 0xf0) === 0xe0 || (a[o + 12] === 255 && a[o + 13] === 255 && a[o + 14] === 255 && a[o + 15] === 255);
 }
 
 /** The service side of a flow's ports (see the schema's `service_port`). */
 export function servicePort(r: Pick<FlowRecord, 'proto' | 'src_port' | 'dst_port' | 'direction'>): number {
-  if (r.proto === ICMP || r.proto === ICMPV6) return 0;
-  const s = r.src_port;
-  const d = r.dst_port;
+  return servicePortOf(r.proto, r.src_port, r.dst_port, r.direction);
+}
+
+function servicePortOf(proto: number, s: number, d: number, direction: number): number {
+  if (proto === ICMP || proto === ICMPV6) return 0;
   if (s === 0 && d === 0) return 0;
   if (s < 1024 && d >= 1024) return s;
   if (d < 1024 && s >= 1024) return d;
-  if (r.direction === Direction.outbound) return d;
-  if (r.direction === Direction.inbound) return s;
+  if (direction === Direction.outbound) return d;
+  if (direction === Direction.inbound) return s;
   return Math.min(s, d);
 }

@@ -98,19 +98,20 @@ export function prefixRange(p: Prefix): { first: Uint8Array; last: Uint8Array } 
 /**
  * Whether `addr` lies in `p`. With `family`, an address of the other family is never contained
  * (so ::ffff:192.0.2.1 written as IPv6 is not in 192.0.2.0/24 when family 6 is passed); without
- * it the bytes decide, except that an IPv4 prefix only contains IPv4-mapped bytes.
+ * it the bytes decide, except that an IPv4 prefix only contains IPv4-mapped bytes. `offset`: where
+ * the 16 address bytes start in `addr` (a columnar batch's address column).
  */
-export function prefixContains(p: Prefix, addr: Uint8Array, family?: 4 | 6): boolean {
+export function prefixContains(p: Prefix, addr: Uint8Array, family?: 4 | 6, offset = 0): boolean {
   if (family !== undefined && family !== p.family) return false;
-  if (family === undefined && p.family === 4 && !isIPv4Mapped(addr)) return false;
+  if (family === undefined && p.family === 4 && !isIPv4Mapped(offset === 0 ? addr : addr.subarray(offset, offset + 16))) return false;
   const total = p.family === 4 ? 96 + p.length : p.length;
   const full = total >> 3;
   const pa = p.addr;
-  for (let i = 0; i < full; i++) if (addr[i] !== pa[i]) return false;
+  for (let i = 0; i < full; i++) if (addr[offset + i] !== pa[i]) return false;
   const rem = total & 7;
   if (rem === 0) return true;
   const m = LEAD[rem]!;
-  return (addr[full]! & m) === (pa[full]! & m);
+  return (addr[offset + full]! & m) === (pa[full]! & m);
 }
 
 /** Aggregate an address to its /v6bits (IPv6, default /64) or /v4bits (IPv4, default /24) prefix. */

@@ -37,6 +37,11 @@ export interface FlowStore {
   readonly kind: string;
   /** Append a batch: raw rows plus their rollup contributions. The batch is durable when this resolves. */
   append(batch: readonly FlowRecord[]): Promise<void>;
+  /**
+   * Append rows of columnar batches as one batch, as `append` would the same flows as records
+   * (stores that can read the collector's columnar form without records: DuckDB).
+   */
+  appendColumnar?(ranges: readonly ColumnarRange[]): Promise<void>;
   /** Answer a query from the coarsest table that can. */
   query(q: Query): Promise<QueryResult>;
   /** Earliest and latest time_received stored, or null when empty. */
@@ -53,6 +58,23 @@ export interface FlowStore {
   /** Rows in each table, flow tables and fact tables (for `v6scope store check`). */
   rowCounts?(): Promise<{ table: string; rows: number }[]>;
   close(): Promise<void>;
+}
+
+/**
+ * Flows in columnar form (collect/flow-batch.ts's ColumnarBatch): per schema field, in FIELDS
+ * order, a typed array — float64 for time/u64/mac, the field's own width for u8/u16/u32, 16 bytes
+ * per row for addresses, uint32 dictionary indexes for strings — and per string field its dictionary.
+ */
+export interface ColumnarSource {
+  readonly cols: readonly (Float64Array | Uint32Array | Uint16Array | Uint8Array)[];
+  readonly dicts: readonly (readonly string[] | null)[];
+}
+
+/** Rows [from, to) of a columnar batch. */
+export interface ColumnarRange {
+  readonly batch: ColumnarSource;
+  readonly from: number;
+  readonly to: number;
 }
 
 /** Append-and-scan access to the fact tables of src/schema/facts.ts. */

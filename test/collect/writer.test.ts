@@ -10,10 +10,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CollectorHealth } from '../../src/collect/collector.js';
 import { startServe } from '../../src/collect/serve.js';
 import { COLUMNAR_ROW_BYTES, RECORD_BYTES, StoreWriter } from '../../src/collect/writer.js';
-import { encodeBatch } from '../../src/collect/flow-batch.js';
-import type { LocalEnricher } from '../../src/enrich/local.js';
+import { decodeBatch, encodeBatch, type ColumnarBatch } from '../../src/collect/flow-batch.js';
+import { LocalEnricher } from '../../src/enrich/local.js';
+import { parseIP } from '../../src/net/ip.js';
 import { parseConfig } from '../../src/config/index.js';
-import { emptyFlow, type FlowRecord } from '../../src/schema/fields.js';
+import { Direction, emptyFlow, type FlowRecord } from '../../src/schema/fields.js';
 import type { FlowStore } from '../../src/store/store.js';
 import { concat, ip4, ipfixMessage, ipfixTemplate, set, u32, u8, type Field } from '../sources/flow/encode.js';
 import { sendFrom, waitFor } from './helpers.js';
@@ -123,6 +124,41 @@ describe('store writer: the queue is bounded in flows too', () => {
     expect(s.droppedBatches).toBe(3);
     expect(s.stored).toBe(30);
     expect(s.stored + s.droppedFlows).toBe(s.received);
+  });
+
+  it('hands columnar batches to a store that takes them as they are, enriched, without records', async () => {
+    const got: { ranges: number[][]; records: number } = { ranges: [], records: 0 };
+    const dirs: number[] = [];
+    const st = {
+      ...slowStore(5),
+      async append(batch: readonly FlowRecord[]) {
+        got.records += batch.length;
+      },
+      async appendColumnar(ranges: readonly { batch: ColumnarBatch; from: number; to: number }[]) {
+        await new Promise((r) => setTimeout(r, 5));
+        for (const r of ranges) {
+          got.ranges.push([r.from, r.to]);
+          for (const f of decodeBatch(r.batch).slice(r.from, r.to)) dirs.push(f.direction);
+        }
+      },
+    };
+    const enricher = new LocalEnricher();
+    const w = new StoreWriter({ store: st, enricher, maxFlows: 10, maxDelayMs: 1000, maxPending: 100, warn: null });
+    const lan = (i: number): FlowRecord => ({ ...emptyFlow(), family: 4, src_addr: parseIP(`192.168.1.${i}`).addr, dst_addr: parseIP('203.0.113.5').addr, proto: 6, src_port: 40000, dst_port: 443 });
+    w.addColumnar(encodeBatch(Array.from({ length: 15 }, (_, i) => lan(i))).batch); // 10 + 5 of the next batch
+    w.addColumnar(encodeBatch(Array.from({ length: 5 }, (_, i) => lan(i))).batch);
+    await w.close();
+    expect(got.records).toBe(0);
+    expect(got.ranges).toEqual([[0, 10], [10, 15], [0, 5]]);
+    expect(dirs).toEqual(Array(20).fill(Direction.outbound));
+    expect(w.stats()).toMatchObject({ received: 20, stored: 20, batchesStored: 2 });
+    // records and columnar rows in one batch: it goes as records
+    const w2 = new StoreWriter({ store: st, enricher, maxFlows: 10, maxDelayMs: 1000, maxPending: 100, warn: null });
+    w2.add([lan(1)]);
+    w2.addColumnar(encodeBatch([lan(2)]).batch);
+    await w2.close();
+    expect(got.records).toBe(2);
+    expect(got.ranges.length).toBe(3);
   });
 
   it('bounds the waiting memory: records count RECORD_BYTES each, columnar rows COLUMNAR_ROW_BYTES', async () => {

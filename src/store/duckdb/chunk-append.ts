@@ -26,6 +26,7 @@
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBDataChunk, type DuckDBAppender, type DuckDBType } from '@duckdb/node-api';
 import type { FieldKind } from '../../schema/fields.js';
+import type { ColumnarSource } from '../store.js';
 
 /** DuckDB's vector size: the most rows a data chunk holds. */
 export const CHUNK_ROWS = 2048;
@@ -38,6 +39,7 @@ export interface ChunkColumn {
 }
 
 type Row = Record<string, unknown>;
+
 
 const TWO32 = 2 ** 32;
 /** Bytes per value in a vector of each kind. */
@@ -231,12 +233,7 @@ export class ChunkWriter {
    */
   append(app: DuckDBAppender, rows: readonly Row[], start = 0, end = rows.length, constants: Readonly<Record<string, number>> = {}): void {
     const chunk = this.chunk.chunk;
-    const k = this.columns.map((c) => {
-      if (!c.constant) return undefined;
-      const v = constants[c.name];
-      if (!Number.isSafeInteger(v) || v! < 0) throw new Error(`constant column ${c.name}: ${String(v)} is not a non-negative integer`);
-      return v;
-    });
+    const k = this.constantValues(constants);
     for (let from = start; from < end; from += CHUNK_ROWS) {
       const n = Math.min(CHUNK_ROWS, end - from);
       duckdb.data_chunk_reset(chunk);
@@ -256,20 +253,138 @@ export class ChunkWriter {
       for (let c = 0; c < this.columns.length; c++) {
         const col = this.columns[c]!;
         if (col.constant) fillConstant(col.kind, this.views[c]!, n, k[c]!);
-        const vector = duckdb.data_chunk_get_vector(chunk, c);
-        const long = this.longs[c];
-        // long values: in segments first (their string_t go into the scratch copy), the ones too
-        // long for a segment after the copy, on their own
-        const huge = long && long.n > 0 ? this.segments(vector, this.views[c] as Uint32Array, long) : 0;
-        duckdb.copy_data_to_vector(vector, 0, this.scratch[c]!.buffer as ArrayBuffer, 0, n * WIDTH[col.kind]);
-        if (long && long.n > 0) {
-          for (let x = 0; x < huge; x++) duckdb.vector_assign_string_element_len(vector, long.rows[x]!, long.entries[x]!.utf8);
-          long.entries.length = 0;
-          long.n = 0;
-        }
+        this.copyColumn(c, duckdb.data_chunk_get_vector(chunk, c), n);
       }
       app.appendDataChunk(this.chunk);
     }
+  }
+
+  /** Each constant column's value (checked), undefined for the others. */
+  private constantValues(constants: Readonly<Record<string, number>>): (number | undefined)[] {
+    return this.columns.map((c) => {
+      if (!c.constant) return undefined;
+      const v = constants[c.name];
+      if (!Number.isSafeInteger(v) || v! < 0) throw new Error(`constant column ${c.name}: ${String(v)} is not a non-negative integer`);
+      return v;
+    });
+  }
+
+  /** Copy column c's scratch (n rows) into its vector, long strings into the vector's heap. */
+  private copyColumn(c: number, vector: duckdb.Vector, n: number): void {
+    const long = this.longs[c];
+    // long values: in segments first (their string_t go into the scratch copy), the ones too
+    // long for a segment after the copy, on their own
+    const huge = long && long.n > 0 ? this.segments(vector, this.views[c] as Uint32Array, long) : 0;
+    duckdb.copy_data_to_vector(vector, 0, this.scratch[c]!.buffer as ArrayBuffer, 0, n * WIDTH[this.columns[c]!.kind]);
+    if (long && long.n > 0) {
+      for (let x = 0; x < huge; x++) duckdb.vector_assign_string_element_len(vector, long.rows[x]!, long.entries[x]!.utf8);
+      long.entries.length = 0;
+      long.n = 0;
+    }
+  }
+
+  /**
+   * Append rows [from, end) of a columnar batch (collect/flow-batch.ts: one typed array per schema
+   * field, strings as indexes into per-batch dictionaries) without making records: `source[c]` is
+   * the batch column (index into `batch.cols`) of this writer's column c, -1 for a constant one.
+   * 8-, 16- and 32-bit columns already have DuckDB's layout and are copied from the batch as they
+   * are; times and counters (float64) become two 32-bit words, addresses are reversed, and string
+   * indexes become `string_t`s (each dictionary entry encoded once per batch).
+   */
+  appendColumnar(app: DuckDBAppender, batch: ColumnarSource, from: number, end: number, constants: Readonly<Record<string, number>>, source: Int32Array): void {
+    const k = this.constantValues(constants);
+    const entries = this.columns.map((c, i) => {
+      if (c.constant) return null;
+      const col = batch.cols[source[i]!];
+      if (!col) throw new Error(`the columnar batch has no column for ${c.name}`);
+      return c.kind === 'string' ? this.dictEntries(batch.dicts[source[i]!]!) : null;
+    });
+    try {
+      this.appendColumnarChunks(app, batch, from, end, k, source, entries);
+    } catch (e) {
+      // a failed chunk leaves no long values behind for the next append
+      for (const l of this.longs) {
+        if (l) {
+          l.n = 0;
+          l.entries.length = 0;
+        }
+      }
+      throw e;
+    }
+  }
+
+  private appendColumnarChunks(app: DuckDBAppender, batch: ColumnarSource, from: number, end: number, k: readonly (number | undefined)[], source: Int32Array, entries: readonly (StrEntry[] | null)[]): void {
+    const chunk = this.chunk.chunk;
+    for (let at = from; at < end; at += CHUNK_ROWS) {
+      const n = Math.min(CHUNK_ROWS, end - at);
+      duckdb.data_chunk_reset(chunk);
+      duckdb.data_chunk_set_size(chunk, n);
+      for (let c = 0; c < this.columns.length; c++) {
+        const col = this.columns[c]!;
+        const vector = duckdb.data_chunk_get_vector(chunk, c);
+        const w = WIDTH[col.kind];
+        if (col.constant) fillConstant(col.kind, this.views[c]!, n, k[c]!);
+        else {
+          const src = batch.cols[source[c]!]!;
+          if (col.kind === 'u8' || col.kind === 'u16' || col.kind === 'u32') {
+            duckdb.copy_data_to_vector(vector, 0, src.buffer as ArrayBuffer, src.byteOffset + at * w, n * w);
+            continue;
+          }
+          const out = this.views[c] as Uint32Array;
+          if (col.kind === 'addr') {
+            const a = src as Uint8Array;
+            for (let i = 0; i < n; i++) {
+              const b = (at + i) * 16;
+              const o = 4 * i;
+              out[o] = ((a[b + 12]! << 24) | (a[b + 13]! << 16) | (a[b + 14]! << 8) | a[b + 15]!) >>> 0;
+              out[o + 1] = ((a[b + 8]! << 24) | (a[b + 9]! << 16) | (a[b + 10]! << 8) | a[b + 11]!) >>> 0;
+              out[o + 2] = ((a[b + 4]! << 24) | (a[b + 5]! << 16) | (a[b + 6]! << 8) | a[b + 7]!) >>> 0;
+              out[o + 3] = ((a[b]! << 24) | (a[b + 1]! << 16) | (a[b + 2]! << 8) | a[b + 3]!) >>> 0;
+            }
+          } else if (col.kind === 'string') {
+            const ix = src as Uint32Array;
+            const es = entries[c]!;
+            const long = this.longs[c]!;
+            for (let i = 0; i < n; i++) {
+              const e = es[ix[at + i]!];
+              if (e === undefined) throw new Error(`column ${col.name}: dictionary index ${ix[at + i]} out of range`);
+              const q = e.inline;
+              const o = 4 * i;
+              if (q !== null) {
+                out[o] = q[0]!;
+                out[o + 1] = q[1]!;
+                out[o + 2] = q[2]!;
+                out[o + 3] = q[3]!;
+              } else {
+                out[o] = out[o + 1] = out[o + 2] = out[o + 3] = 0;
+                long.rows[long.n] = i;
+                long.entries[long.n++] = e;
+              }
+            }
+          } else {
+            // time, u64, mac: non-negative integers below 2^53 in float64 → two little-endian words
+            const f = src as Float64Array;
+            for (let i = 0; i < n; i++) {
+              const x = f[at + i]!;
+              const lo = x >>> 0;
+              out[2 * i] = lo;
+              out[2 * i + 1] = (x - lo) / TWO32;
+            }
+          }
+        }
+        this.copyColumn(c, vector, n);
+      }
+      app.appendDataChunk(this.chunk);
+    }
+  }
+
+  /** Each dictionary's entries, encoded once (a dictionary only grows: new entries are added). */
+  private readonly dictCache = new WeakMap<readonly string[], StrEntry[]>();
+  private dictEntries(dict: readonly string[]): StrEntry[] {
+    let es = this.dictCache.get(dict);
+    if (!es) this.dictCache.set(dict, (es = []));
+    for (let i = es.length; i < dict.length; i++) es.push(this.str(dict[i]!));
+    return es;
   }
 
   /**

@@ -28,7 +28,7 @@ import { compileQuery, decodeRows, type CompiledQuery } from '../compile.js';
 import { duckdbDialect as d } from '../dialect.js';
 import { planTable, RAW_TABLE, tableSpecs } from '../planner.js';
 import type { Query, QueryResult, Row } from '../query.js';
-import { DEFAULT_RETENTION, type FactStore, type FlowStore, type RetentionConfig, type TableSpec } from '../store.js';
+import { DEFAULT_RETENTION, type ColumnarRange, type FactStore, type FlowStore, type RetentionConfig, type TableSpec } from '../store.js';
 
 const SCHEMA_VERSION = '1';
 const STAGING = 'v6scope_staging';
@@ -57,7 +57,11 @@ interface AppendLayout {
   types: DuckDBType[];
   /** Its chunk writer (one data chunk and scratch buffers, reused by every append), made on first use. */
   writer?: ChunkWriter;
+  /** For columnar appends: each column's index in FIELDS (a columnar batch's column), -1 if constant. */
+  fieldIndex?: Int32Array;
 }
+
+const FIELD_INDEX = new Map<string, number>(FIELDS.map((f, i) => [f.name, i]));
 
 function writerOf(layout: AppendLayout): ChunkWriter {
   return (layout.writer ??= new ChunkWriter(layout.columns, layout.types));
@@ -275,12 +279,24 @@ class DuckDBStore implements FlowStore {
 
   append(batch: readonly FlowRecord[]): Promise<void> {
     if (batch.length === 0) return Promise.resolve();
+    return this.appendBatch({ rows: batch as unknown as readonly Record<string, unknown>[] });
+  }
+
+  /**
+   * Append rows of columnar batches (the collector threads' form, enriched in place) as one batch,
+   * without making records; same transaction, batch number and roll-up rules as `append`.
+   */
+  appendColumnar(ranges: readonly ColumnarRange[]): Promise<void> {
+    if (ranges.every((r) => r.to <= r.from)) return Promise.resolve();
+    return this.appendBatch({ ranges });
+  }
+
+  private appendBatch(src: BatchSource): Promise<void> {
     return this.serial(async () => {
-      const rows = batch as unknown as readonly Record<string, unknown>[];
       const id = this.nextBatch;
-      await this.appendChunks(rows, id);
+      await this.appendChunks(src, id);
       this.nextBatch = id + 1;
-      this.appendedRows += rows.length;
+      this.appendedRows += sizeOf(src);
       if (this.pendingRows >= this.rollupFlushRows) {
         // One roll-up at a time, beside the appends; when raw gets twice the threshold ahead of the
         // rollups, the append waits for the running one (so the rollups never fall far behind).
@@ -291,11 +307,11 @@ class DuckDBStore implements FlowStore {
   }
 
   /** Columnar data chunks into raw (directly, or through staging) with batch number `id`, one transaction. */
-  private async appendChunks(rows: readonly Record<string, unknown>[], id: number): Promise<void> {
-    if (!this.rawLayout) await this.stage(rows);
+  private async appendChunks(src: BatchSource, id: number): Promise<void> {
+    if (!this.rawLayout) await this.stage(src);
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      if (this.rawLayout) await this.appendTo(RAW_TABLE, this.rawLayout, rows, { [BATCH_COLUMN.name]: id });
+      if (this.rawLayout) await this.appendTo(RAW_TABLE, this.rawLayout, src, { [BATCH_COLUMN.name]: id });
       else {
         await this.conn.run(`INSERT INTO raw (${FLOW_COLUMN_LIST}, ${d.quote(BATCH_COLUMN.name)}) SELECT ${FLOW_COLUMN_LIST}, $1::UBIGINT FROM ${STAGING}`, [BigInt(id)]);
         await this.conn.run(`DELETE FROM ${STAGING}`);
@@ -313,13 +329,31 @@ class DuckDBStore implements FlowStore {
    * APPEND_SLICE, each flushed, with a turn of the event loop between slices: the appender's work is
    * synchronous, and a collector on the same thread must get to its socket between slices.
    */
-  private async appendTo(table: string, layout: AppendLayout, rows: readonly Record<string, unknown>[], constants: Record<string, number> = {}): Promise<void> {
+  private async appendTo(table: string, layout: AppendLayout, src: BatchSource, constants: Record<string, number> = {}): Promise<void> {
     const app = await this.conn.createAppender(table);
     try {
-      for (let from = 0; from < rows.length; from += APPEND_SLICE) {
-        if (from > 0) await new Promise<void>((r) => setImmediate(r));
-        writerOf(layout).append(app, rows, from, Math.min(rows.length, from + APPEND_SLICE), constants);
-        app.flushSync();
+      const w = writerOf(layout);
+      let first = true;
+      const slice = async (): Promise<void> => {
+        if (!first) await new Promise<void>((r) => setImmediate(r));
+        first = false;
+      };
+      if (src.ranges) {
+        const source = (layout.fieldIndex ??= Int32Array.from(layout.columns, (c) => (c.constant ? -1 : FIELD_INDEX.get(c.name) ?? -1)));
+        for (const r of src.ranges) {
+          for (let from = r.from; from < r.to; from += APPEND_SLICE) {
+            await slice();
+            w.appendColumnar(app, r.batch, from, Math.min(r.to, from + APPEND_SLICE), constants, source);
+            app.flushSync();
+          }
+        }
+      } else {
+        const rows = src.rows!;
+        for (let from = 0; from < rows.length; from += APPEND_SLICE) {
+          await slice();
+          w.append(app, rows, from, Math.min(rows.length, from + APPEND_SLICE), constants);
+          app.flushSync();
+        }
       }
     } finally {
       app.closeSync();
@@ -327,9 +361,9 @@ class DuckDBStore implements FlowStore {
   }
 
   /** Raw tables with columns unknown to the schema: the batch goes through the staging table, by name. */
-  private async stage(rows: readonly Record<string, unknown>[]): Promise<void> {
+  private async stage(src: BatchSource): Promise<void> {
     try {
-      await this.appendTo(STAGING, this.stagingLayout, rows);
+      await this.appendTo(STAGING, this.stagingLayout, src);
     } catch (e) {
       await this.conn.run(`DELETE FROM ${STAGING}`).catch(() => undefined);
       throw e;
@@ -520,6 +554,19 @@ class DuckDBStore implements FlowStore {
       this.instance.closeSync();
     });
   }
+}
+
+/** A batch to append: records, or row ranges of columnar batches. */
+interface BatchSource {
+  rows?: readonly Record<string, unknown>[];
+  ranges?: readonly ColumnarRange[];
+}
+
+function sizeOf(src: BatchSource): number {
+  if (src.rows) return src.rows.length;
+  let n = 0;
+  for (const r of src.ranges!) n += Math.max(0, r.to - r.from);
+  return n;
 }
 
 function layoutOf(columns: ChunkColumn[]): AppendLayout {
