@@ -19,6 +19,10 @@
  *   segment is assigned on its own. UTF-8 bytes are cached per distinct string (flows repeat the same
  *   exporter, device and DNS names).
  *
+ * Rows come as records (`append`: one generated pass per layout) or as ranges of columnar batches
+ * (`appendColumnar`: `serve`'s collector batches, typed arrays per field — the 8/16/32-bit ones are
+ * copied into the vectors as they are).
+ *
  * Every vector starts all-valid after `data_chunk_reset` and no value is NULL (the schema has no
  * NULLs), so no validity mask is written. The store tests read every value back, hostile strings
  * included, and compare them with what was appended.
@@ -39,7 +43,6 @@ export interface ChunkColumn {
 }
 
 type Row = Record<string, unknown>;
-
 
 const TWO32 = 2 ** 32;
 /** Bytes per value in a vector of each kind. */
@@ -242,12 +245,7 @@ export class ChunkWriter {
         this.fill(rows, from, n, this.views, this.str, this.longs);
       } catch (e) {
         // a record that fails the batch leaves no entries behind for the next append
-        for (const l of this.longs) {
-          if (l) {
-            l.n = 0;
-            l.entries.length = 0;
-          }
-        }
+        this.clearLongs();
         throw e;
       }
       for (let c = 0; c < this.columns.length; c++) {
@@ -303,13 +301,17 @@ export class ChunkWriter {
       this.appendColumnarChunks(app, batch, from, end, k, source, entries);
     } catch (e) {
       // a failed chunk leaves no long values behind for the next append
-      for (const l of this.longs) {
-        if (l) {
-          l.n = 0;
-          l.entries.length = 0;
-        }
-      }
+      this.clearLongs();
       throw e;
+    }
+  }
+
+  private clearLongs(): void {
+    for (const l of this.longs) {
+      if (l) {
+        l.n = 0;
+        l.entries.length = 0;
+      }
     }
   }
 
