@@ -111,6 +111,36 @@ function nastyFlows(n: number): FlowRecord[] {
   return out;
 }
 
+/** Flows on the chunk and slice edges: distinct ports and counters, long and short DNS names. */
+function edgeFlows(n: number): FlowRecord[] {
+  return makeHostileFlows(n, 13).map((f, i) => ({ ...f, src_port: i % 65536, bytes: i, dst_name: i % 3 === 0 ? `long-name-${i}.example.org` : `n${i % 100}` }));
+}
+
+/**
+ * Flows whose strings span several 64 kB heap segments per 2,048-row chunk and column: ~2,000
+ * distinct values of 13-400 bytes, values that fill a segment exactly (65,536 bytes, also in
+ * two-byte characters) or overflow it by one (65,537: alone), multi-byte characters, inline values
+ * and the same value on consecutive rows.
+ */
+function segmentFlows(n: number): FlowRecord[] {
+  const value = (i: number, k: number): string => {
+    const j = (i * 7 + k * 13) % 4099;
+    if (j === 5) return 'y'.repeat(65_536);
+    if (j === 6) return 'z'.repeat(65_537);
+    if (j === 7) return `${'é'.repeat(32_767)}ab`; // 65,536 bytes in two-byte characters
+    if (j % 11 === 0) return `s${j % 50}`; // inline
+    if (j % 13 === 0) return 'repeated-long-value-on-runs';
+    return `${k}:${j}:${'ü€🚀'.charAt(j % 3)}${'v'.repeat(13 + ((j * 31) % 380))}`;
+  };
+  return makeHostileFlows(n, 17).map((f, i) => ({
+    ...f,
+    device_id: value(i, 0),
+    dst_name: value(i, 1),
+    interface_id: value(i, 2),
+    exporter_name: i % 2 ? value(i, 3) : 'r1',
+  }));
+}
+
 /** Every raw row, each field encoded as text (addresses as hex), sorted: the store's content. */
 async function rawContent(file: string): Promise<string[]> {
   const inst = await DuckDBInstance.create(file);
@@ -155,7 +185,7 @@ describe('DuckDB columnar appends', () => {
 
   it('batches on the chunk (2,048) and slice (8,192) edges store every row once, unchanged', async () => {
     const sizes = [2047, 2048, 2049, 1, 8191, 8192, 8193];
-    const flows = makeHostileFlows(sizes.reduce((a, b) => a + b, 0), 13).map((f, i) => ({ ...f, src_port: i % 65536, bytes: i, dst_name: i % 3 === 0 ? `long-name-${i}.example.org` : `n${i % 100}` }));
+    const flows = edgeFlows(sizes.reduce((a, b) => a + b, 0));
     const file = path.join(dir, 'edges.duckdb');
     const store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
     let at = 0;
@@ -168,25 +198,7 @@ describe('DuckDB columnar appends', () => {
   });
 
   it('long strings over several 64 kB heap segments per chunk, on the segment edges, between inline and huge ones', async () => {
-    // Per 2,048-row chunk and column: ~2,000 distinct values of 13-400 bytes (several segments),
-    // values that fill a segment exactly (65,536 bytes) or overflow it by one (65,537: alone),
-    // multi-byte characters, inline values and the same value on consecutive rows.
-    const value = (i: number, k: number): string => {
-      const j = (i * 7 + k * 13) % 4099;
-      if (j === 5) return 'y'.repeat(65_536);
-      if (j === 6) return 'z'.repeat(65_537);
-      if (j === 7) return `${'é'.repeat(32_767)}ab`; // 65,536 bytes in two-byte characters
-      if (j % 11 === 0) return `s${j % 50}`; // inline
-      if (j % 13 === 0) return 'repeated-long-value-on-runs';
-      return `${k}:${j}:${'ü€🚀'.charAt(j % 3)}${'v'.repeat(13 + ((j * 31) % 380))}`;
-    };
-    const flows = makeHostileFlows(6000, 17).map((f, i) => ({
-      ...f,
-      device_id: value(i, 0),
-      dst_name: value(i, 1),
-      interface_id: value(i, 2),
-      exporter_name: i % 2 ? value(i, 3) : 'r1',
-    }));
+    const flows = segmentFlows(6000);
     const file = path.join(dir, 'segments.duckdb');
     const store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
     for (const b of [flows.slice(0, 4096), flows.slice(4096, 4097), flows.slice(4097)]) await store.append(b);
@@ -269,21 +281,14 @@ describe('DuckDB columnar appends from columnar batches', () => {
   });
 
   it('ranges on the chunk (2,048) and slice (8,192) edges, one-row and empty ranges', async () => {
-    const flows = makeHostileFlows(2047 + 2048 + 2049 + 1 + 8191 + 8192 + 8193, 13).map((f, i) => ({ ...f, src_port: i % 65536, bytes: i, dst_name: i % 3 === 0 ? `long-name-${i}.example.org` : `n${i % 100}` }));
+    const flows = edgeFlows(2047 + 2048 + 2049 + 1 + 8191 + 8192 + 8193);
     const file = path.join(dir, 'edges-columnar.duckdb');
     await viaColumns(file, flows, [2047 + 2048 + 2049 + 1, 8191 + 8192 + 8193], [0, 0.25, 0.25, 0.999]);
     expect(await rawContent(file)).toEqual(expectedContent(flows));
   });
 
   it('long strings over several heap segments per chunk', async () => {
-    const value = (i: number, k: number): string => {
-      const j = (i * 7 + k * 13) % 4099;
-      if (j === 5) return 'y'.repeat(65_536);
-      if (j === 6) return 'z'.repeat(65_537);
-      if (j % 11 === 0) return `s${j % 50}`;
-      return `${k}:${j}:${'ü€🚀'.charAt(j % 3)}${'v'.repeat(13 + ((j * 31) % 380))}`;
-    };
-    const flows = makeHostileFlows(6000, 17).map((f, i) => ({ ...f, device_id: value(i, 0), dst_name: value(i, 1), interface_id: value(i, 2) }));
+    const flows = segmentFlows(6000);
     const file = path.join(dir, 'segments-columnar.duckdb');
     await viaColumns(file, flows, [4096, 1, 1903], [0.3]);
     expect(await rawContent(file)).toEqual(expectedContent(flows));
