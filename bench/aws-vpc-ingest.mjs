@@ -48,7 +48,7 @@ async function child(side, file, storeKind) {
       const { openDuckDBStore } = await import(`${dist}/store/duckdb/store.js`);
       const store =
         storeKind === 'null'
-          ? { kind: 'null', append: async () => {}, close: async () => {} }
+          ? { kind: 'null', append: async () => {}, appendColumnar: async () => {}, close: async () => {} }
           : await openDuckDBStore({ path: path.join(dir, 'flows.duckdb') });
       const ing = new AwsIngester({ store, enricher: new LocalEnricher({ localPrefixes: [] }), dataDir: dir, summary: new AwsSummary() });
       const t1 = performance.now();

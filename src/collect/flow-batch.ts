@@ -77,6 +77,8 @@ export class ColumnarBuilder {
   private dictMaps: (Map<string, number> | null)[] = [];
   private dicts: (string[] | null)[] = [];
   n = 0;
+  /** Changes whenever the dictionaries start over (a new batch): dictionary indexes are per generation. */
+  generation = 0;
   private readonly str = (k: number, s: string): number => {
     const m = this.dictMaps[k]!;
     let ix = m.get(s);
@@ -93,6 +95,7 @@ export class ColumnarBuilder {
   }
 
   private reset(): void {
+    this.generation++;
     this.n = 0;
     this.cols = FIELDS.map((f) => columnFor(f.kind, this.capacity));
     this.dicts = FIELDS.map((f) => (f.kind === 'string' ? [''] : null));
@@ -103,6 +106,21 @@ export class ColumnarBuilder {
     return this.n >= this.capacity;
   }
 
+  /** The columns being filled (row `n` is the next one), for writers that fill rows themselves. */
+  get columns(): readonly Column[] {
+    return this.cols;
+  }
+
+  /** The index of `s` in string column `k`'s dictionary (added when new; '' is always 0). */
+  intern(k: number, s: string): number {
+    return this.str(k, s);
+  }
+
+  /** String column `k`'s dictionary so far (index → value). */
+  dictionary(k: number): readonly string[] {
+    return this.dicts[k]!;
+  }
+
   /** Append one record (the caller checks `full` first). */
   push(r: FlowRecord): void {
     encodeRow(this.cols, this.n++, r, this.str);
@@ -110,6 +128,7 @@ export class ColumnarBuilder {
 
   /** Forget the rows so far (the columns are reused). */
   clear(): void {
+    this.generation++;
     this.n = 0;
     this.dicts = FIELDS.map((f) => (f.kind === 'string' ? [''] : null));
     this.dictMaps = FIELDS.map((f) => (f.kind === 'string' ? new Map([['', 0]]) : null));

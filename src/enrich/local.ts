@@ -200,7 +200,8 @@ export function servicePort(r: Pick<FlowRecord, 'proto' | 'src_port' | 'dst_port
   return servicePortOf(r.proto, r.src_port, r.dst_port, r.direction);
 }
 
-function servicePortOf(proto: number, s: number, d: number, direction: number): number {
+/** `servicePort` of a flow's protocol, ports and direction. */
+export function servicePortOf(proto: number, s: number, d: number, direction: number): number {
   if (proto === ICMP || proto === ICMPV6) return 0;
   if (s === 0 && d === 0) return 0;
   if (s < 1024 && d >= 1024) return s;

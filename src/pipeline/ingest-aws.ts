@@ -1,12 +1,15 @@
 /**
- * AWS logs → FlowRecord batches → store, plus the AWS side aggregate (src/sources/cloud/summary.ts).
+ * AWS logs → columnar flow batches → store, plus the AWS side aggregate (src/sources/cloud/summary.ts).
  *
  * - Objects (files or S3 objects) already ingested with the same size and ETag/mtime are skipped.
  * - Malformed lines are reported as `file:line: reason`, counted, and the rest is ingested.
  * - Memory is bounded: bytes are streamed, flows are appended in batches with one batch in flight
  *   on the store while the next is parsed, and the dedup window is capped.
- * - VPC/TGW text is parsed from the bytes (sources/cloud/vpc-bytes.ts); lines the fast path does
- *   not handle go through the reference string parser (sources/cloud/vpc.ts), as do access logs.
+ * - VPC/TGW text is parsed from the bytes (sources/cloud/vpc-bytes.ts) straight into a columnar
+ *   batch (collect/flow-batch.ts), without records; lines the fast path does not handle go through
+ *   the reference string parser (sources/cloud/vpc.ts), as do access logs and Parquet rows, and
+ *   their records are encoded into the same batch in file order. A batch is enriched in place and
+ *   appended with the store's `appendColumnar` (stores without it get records).
  *
  * Crash safety — every line is stored exactly once, whatever moment the process dies at:
  * - Every row carries its object's identity (`log_object`: a 12-character hash of key, ETag/mtime
@@ -25,15 +28,16 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import path from 'node:path';
 import { classify } from '../net/classify.js';
 import type { LocalEnricher } from '../enrich/local.js';
-import { servicePort } from '../enrich/local.js';
-import { Direction, type FlowRecord } from '../schema/fields.js';
+import { servicePortOf } from '../enrich/local.js';
+import { ColumnarBuilder, decodeBatch, type ColumnarBatch } from '../collect/flow-batch.js';
+import { Direction, FIELDS, type FieldName, type FlowRecord } from '../schema/fields.js';
 import type { FlowStore } from '../store/store.js';
 import { CloudFrontFormat, isAlbLine, parseAlbLine, parseNlbLine, requestFlow, type AccessRequest } from '../sources/cloud/alb.js';
 import type { Readable } from 'node:stream';
 import { readChunks, type LogKind, type LogObject } from '../sources/cloud/inputs.js';
 import { isParquetKey, readParquetObject } from '../sources/cloud/parquet.js';
 import { AwsSummary, saveSummary } from '../sources/cloud/summary.js';
-import { EMPTY, FALLBACK, NODATA, SKIPDATA, VpcByteParser } from '../sources/cloud/vpc-bytes.js';
+import { EMPTY, FALLBACK, NODATA, ROW, SKIPDATA, VpcByteParser } from '../sources/cloud/vpc-bytes.js';
 import { isMappedText, isVpcHeader, LogFormatError, parseVpcFormat, splitFields, TGW_DEFAULT_FORMAT, VPC_DEFAULT_FORMAT, VpcFormat } from '../sources/cloud/vpc.js';
 
 /**
@@ -163,40 +167,39 @@ export class AwsIngester {
     const batchSize = this.opts.batchSize ?? BATCH_SIZE;
     const delta = new AwsSummary();
     const tally = new FlowTally();
-    let batch: FlowRecord[] = [];
-    let dirs: number[] = [];
+    // The batch being filled, columnar: VPC/TGW lines of the byte path are parsed straight into
+    // it, other records (access logs, Parquet rows, lines of the string path) are encoded into it.
+    let rows = new ColumnarBuilder(batchSize);
+    /** Per row of `rows`: the direction the log itself gives (VPC `flow-direction`), 0 when none. */
+    let dirs = new Uint8Array(batchSize);
+    /** `log_object`'s dictionary index in `rows` (-1: not added yet). */
+    let objectIx = -1;
     let batchIsFlowLog = true;
     let stored = 0;
     let inFlight: Promise<void> | null = null;
-    // Records are never recycled: a store may keep the objects it was given.
     const flush = async (): Promise<void> => {
       if (inFlight) await inFlight;
-      if (batch.length === 0) return;
-      const b = batch;
+      if (rows.n === 0) return;
+      const { batch } = rows.take();
       const d = dirs;
-      const isFlowLog = batchIsFlowLog;
-      batch = [];
-      dirs = [];
-      if (isFlowLog) {
-        this.opts.enricher.enrich(b);
-        for (let i = 0; i < b.length; i++) {
-          const dir = d[i]!;
-          if (dir === 0) continue;
-          const r = b[i]!;
-          r.direction = dir;
-          r.peer_addr = dir === Direction.inbound ? r.src_addr : r.dst_addr;
-          r.service_port = servicePort(r);
-        }
+      dirs = new Uint8Array(batchSize);
+      objectIx = -1;
+      if (batchIsFlowLog) {
+        this.opts.enricher.enrichColumnar([{ batch, from: 0, to: batch.n }]);
+        applyLogDirections(batch, d);
       }
       if (!started) {
         this.journal.start(o.key, objectId, o.tag, o.size);
         started = true;
       }
       // One append in flight: the next batch is parsed meanwhile, and is only sent once this one
-      // is durable (so the stored rows of an object are a prefix of its records).
-      const p = this.opts.store.append(b).then(() => {
-        stored += b.length;
-        this.flowsStored += b.length;
+      // is durable (so the stored rows of an object are a prefix of its records). A store without
+      // a columnar append gets records.
+      const store = this.opts.store;
+      const range = { batch, from: 0, to: batch.n };
+      const p = (store.appendColumnar ? store.appendColumnar([range]) : store.append(decodeBatch(batch))).then(() => {
+        stored += batch.n;
+        this.flowsStored += batch.n;
         if (inFlight === p) inFlight = null;
       });
       p.catch(() => undefined); // awaited (and rethrown) by the next flush or at the end
@@ -215,9 +218,22 @@ export class AwsIngester {
       fl.log_object = objectId;
       records++;
       if (records <= skip) return false;
-      batch.push(fl);
-      dirs.push(dir);
+      dirs[rows.n] = dir;
+      rows.push(fl);
       return true;
+    };
+    /** The byte path's flow in row `rows.n`: accounted, and kept unless an earlier run stored it. */
+    const keepRow = (): void => {
+      const c = rows.columns;
+      const i = rows.n;
+      this.accountRow(tally, rows, i);
+      res.flows++;
+      records++;
+      if (records <= skip) return;
+      if (objectIx < 0) objectIx = rows.intern(COL.log_object, objectId);
+      c[COL.log_object]![i] = objectIx;
+      dirs[i] = c[COL.direction]![i]!;
+      rows.n = i + 1;
     };
 
     let kind: LogKind | null = this.opts.kind ?? o.kindHint;
@@ -329,8 +345,8 @@ export class AwsIngester {
         if (vpcFormat !== null && (kind === 'vpc' || kind === 'tgw')) fast = new VpcByteParser(vpcFormat, fallbackTime);
         return;
       }
-      const r = fast.parse(buf, s, e);
-      if (typeof r === 'object') onFlow(r);
+      const r = fast.parseInto(buf, s, e, rows);
+      if (r === ROW) keepRow();
       else if (r === FALLBACK) onText(text(buf, s, e));
       else if (r === NODATA) {
         res.nodata++;
@@ -370,7 +386,7 @@ export class AwsIngester {
               if (!(e instanceof LogFormatError)) throw e;
               malformed(lineNo, e.message);
             }
-            if (batch.length >= batchSize) await flush();
+            if (rows.n >= batchSize) await flush();
           }
           res.lines = lineNo;
           this.opts.onProgress?.(0, lineNo);
@@ -397,7 +413,7 @@ export class AwsIngester {
           if (nl < 0) break;
           onLine(chunk, s, nl);
           s = nl + 1;
-          if (batch.length >= batchSize) await flush();
+          if (rows.n >= batchSize) await flush();
         }
         if (s < chunk.length) carry = Buffer.from(chunk.subarray(s));
         res.lines = lineNo;
@@ -432,13 +448,28 @@ export class AwsIngester {
     return res;
   }
 
-  /** Side-aggregate one VPC/TGW flow (first-sighting dedup, address classes, hours). */
+  /** Side-aggregate one VPC/TGW flow record. */
   private account(t: FlowTally, fl: FlowRecord): void {
-    const fam = fl.family;
+    this.accountFlow(t, fl.family, fl.src_addr, fl.dst_addr, 0, fl.proto, fl.src_port, fl.dst_port, fl.time_start, fl.interface_id, fl.bytes, fl.packets, fl.time_received);
+  }
+
+  /** Side-aggregate row `i` of a columnar batch being filled. */
+  private accountRow(t: FlowTally, b: ColumnarBuilder, i: number): void {
+    const c = b.columns;
+    const iface = b.dictionary(COL.interface_id)[c[COL.interface_id]![i]!]!;
+    const f64 = (k: number): number => c[k]![i]!;
+    this.accountFlow(t, c[COL.family]![i]!, c[COL.src_addr] as Uint8Array, c[COL.dst_addr] as Uint8Array, i * 16, c[COL.proto]![i]!, c[COL.src_port]![i]!, c[COL.dst_port]![i]!, f64(COL.time_start), iface, f64(COL.bytes), f64(COL.packets), f64(COL.time_received));
+  }
+
+  /**
+   * Side-aggregate one VPC/TGW flow (first-sighting dedup, address classes, hours); its addresses
+   * are the 16 bytes at `o` of `src` and `dst`.
+   */
+  private accountFlow(t: FlowTally, fam: number, src: Uint8Array, dst: Uint8Array, o: number, proto: number, sp: number, dp: number, timeStart: number, ifaceId: string, bytes: number, packets: number, received: number): void {
     // One connection is logged by every interface it crosses (egress at the sender, ingress at the
     // receiver, NAT and load balancer ENIs): count it once per 5-tuple and start minute.
-    tupleHash(fl);
-    let iface = this.ifaceIndex.get(fl.interface_id);
+    tupleHash(src, dst, o, proto, sp, dp, timeStart);
+    let iface = this.ifaceIndex.get(ifaceId);
     if (iface === undefined) {
       if (this.ifaceIndex.size >= DEDUP_CAP) {
         this.ifaceIndex.clear();
@@ -446,13 +477,13 @@ export class AwsIngester {
         this.dedup.clear();
       }
       iface = this.ifaceIndex.size;
-      this.ifaceIndex.set(fl.interface_id, iface);
+      this.ifaceIndex.set(ifaceId, iface);
     }
     const seen = this.dedup.seenOrAdd(hashA, hashB, iface);
-    if (seen < 0 || seen === iface || iface === 0) t.unique(fam, fl.bytes, fl.packets);
-    t.addClass(0, fam, classify(fl.src_addr, fam as 4 | 6));
-    t.addClass(1, fam, classify(fl.dst_addr, fam as 4 | 6));
-    t.hour(fl.time_received, fam, fl.bytes, fl.packets);
+    if (seen < 0 || seen === iface || iface === 0) t.unique(fam, bytes, packets);
+    t.addClass(0, fam, classify(at(src, o), fam as 4 | 6));
+    t.addClass(1, fam, classify(at(dst, o), fam as 4 | 6));
+    t.hour(received, fam, bytes, packets);
   }
 
   /** Write the state (atomically, fsynced), then drop journal records of objects now done. */
@@ -474,25 +505,59 @@ function objectHash(identity: string): string {
 let hashA = 0;
 let hashB = 0;
 
-/** Two independent 32-bit hashes of a flow's 5-tuple and start minute, in hashA/hashB. */
-function tupleHash(fl: FlowRecord): void {
-  let a = 0x811c9dc5 ^ fl.proto;
-  let b = 0x01000193 ^ (fl.src_port * 65536 + fl.dst_port);
-  const s = fl.src_addr;
-  const d = fl.dst_addr;
+/** Two independent 32-bit hashes of a flow's 5-tuple (addresses at `o` of s, d) and start minute, in hashA/hashB. */
+function tupleHash(s: Uint8Array, d: Uint8Array, o: number, proto: number, srcPort: number, dstPort: number, timeStart: number): void {
+  let a = 0x811c9dc5 ^ proto;
+  let b = 0x01000193 ^ (srcPort * 65536 + dstPort);
   for (let i = 0; i < 16; i++) {
-    a = Math.imul(a ^ s[i]!, 0x01000193);
-    b = Math.imul(b ^ d[i]!, 0x5bd1e995);
-    a = Math.imul(a ^ d[i]!, 0x01000193);
-    b = Math.imul(b ^ s[i]!, 0x5bd1e995);
+    a = Math.imul(a ^ s[o + i]!, 0x01000193);
+    b = Math.imul(b ^ d[o + i]!, 0x5bd1e995);
+    a = Math.imul(a ^ d[o + i]!, 0x01000193);
+    b = Math.imul(b ^ s[o + i]!, 0x5bd1e995);
   }
-  const m = Math.floor(fl.time_start / 60000);
-  a = Math.imul(a ^ (m >>> 0), 0x01000193) ^ fl.src_port;
-  b = Math.imul(b ^ ((m / 4294967296) >>> 0) ^ fl.dst_port, 0x5bd1e995);
+  const m = Math.floor(timeStart / 60000);
+  a = Math.imul(a ^ (m >>> 0), 0x01000193) ^ srcPort;
+  b = Math.imul(b ^ ((m / 4294967296) >>> 0) ^ dstPort, 0x5bd1e995);
   b ^= b >>> 13;
   a ^= a >>> 15;
   hashA = a | 0;
   hashB = b | 0;
+}
+
+/** The 16 bytes at `o` of `a` (a itself at 0; else copied into a scratch array, valid until the next call). */
+const AT = new Uint8Array(16);
+function at(a: Uint8Array, o: number): Uint8Array {
+  if (o === 0) return a;
+  for (let i = 0; i < 16; i++) AT[i] = a[o + i]!;
+  return AT;
+}
+
+/** A batch's column index of each field. */
+const COL = Object.fromEntries(FIELDS.map((f, i) => [f.name, i])) as Record<FieldName, number>;
+
+/**
+ * Where the log gives the direction itself (VPC `flow-direction`: ingress/egress, per row in
+ * `dirs`, 0 = not given), it overrides the enrichment's, with the peer and service port that follow.
+ */
+function applyLogDirections(b: ColumnarBatch, dirs: Uint8Array): void {
+  const c = b.cols;
+  const dir = c[COL.direction]!;
+  const peer = c[COL.peer_addr] as Uint8Array;
+  const src = c[COL.src_addr] as Uint8Array;
+  const dst = c[COL.dst_addr] as Uint8Array;
+  const svc = c[COL.service_port]!;
+  const proto = c[COL.proto]!;
+  const sp = c[COL.src_port]!;
+  const dp = c[COL.dst_port]!;
+  for (let i = 0; i < b.n; i++) {
+    const v = dirs[i]!;
+    if (v === 0) continue;
+    dir[i] = v;
+    const from = v === Direction.inbound ? src : dst;
+    const o = i * 16;
+    for (let k = 0; k < 16; k++) peer[o + k] = from[o + k]!;
+    svc[i] = servicePortOf(proto[i]!, sp[i]!, dp[i]!, v);
+  }
 }
 
 /**

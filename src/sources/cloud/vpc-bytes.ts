@@ -4,13 +4,18 @@
  * bytes into their 16-byte form, and the few string fields (interface, VPC, subnet, action) are
  * interned so that a repeated ENI ID costs a hash, not an allocation.
  *
+ * One scanner, two outputs: `parse` returns a FlowRecord; `parseInto` writes the row straight into a
+ * columnar batch (collect/flow-batch.ts), so that an ingest into a store with `appendColumnar`
+ * never makes records for these lines.
+ *
  * It handles the common, unambiguous forms only. Anything else — a field count that does not match,
  * a value that is not plain digits, an address with a zone or an embedded dotted quad, an
  * IPv4-mapped address, EFA, an unknown status or action, non-ASCII bytes — returns FALLBACK, and the
  * caller parses that line with `VpcFormat.parseFields` (the reference implementation, which also
  * produces the error message). The tests check that both give identical records.
  */
-import { Direction, type FlowRecord } from '../../schema/fields.js';
+import type { ColumnarBuilder } from '../../collect/flow-batch.js';
+import { Direction, FIELDS, type FieldName, type FlowRecord } from '../../schema/fields.js';
 import type { VpcFormat } from './vpc.js';
 
 /** Results other than a flow. */
@@ -19,6 +24,8 @@ export const NODATA = 1;
 export const SKIPDATA = 2;
 /** Parse this line with the string path. */
 export const FALLBACK = 3;
+/** `parseInto`: the flow is in the batch's row `n` (not yet counted: the caller commits it). */
+export const ROW = 4;
 export type ByteResult = FlowRecord | typeof EMPTY | typeof NODATA | typeof SKIPDATA | typeof FALLBACK;
 
 const ZERO_ADDR = new Uint8Array(16);
@@ -64,7 +71,6 @@ class Interner {
  * than a separate 16-byte typed array; a slab lives as long as any record using it).
  */
 class AddrOut {
-  a: Uint8Array = ZERO_ADDR;
   private slab = new Uint8Array(1 << 17);
   private off = 0;
   take(): Uint8Array {
@@ -115,10 +121,11 @@ function num(buf: Buffer, s: number, e: number, max: number): number {
 }
 
 /**
- * An address from bytes into a new 16-byte array: 4 (dotted quad, stored ::ffff:a.b.c.d), 6 (plain
- * IPv6 of hex groups, one `::` at most, not IPv4-mapped), 0 for `-`, -1 for anything else.
+ * An address from bytes into the 16-byte array `out`: 4 (dotted quad, stored ::ffff:a.b.c.d), 6
+ * (plain IPv6 of hex groups, one `::` at most, not IPv4-mapped), 0 for `-` (out untouched), -1 for
+ * anything else.
  */
-function addr(buf: Buffer, s: number, e: number, out: AddrOut): number {
+function addr(buf: Buffer, s: number, e: number, out: Uint8Array): number {
   const n = e - s;
   if (n === 1 && buf[s] === 45) return 0;
   if (n < 2 || n > 39) return -1;
@@ -151,15 +158,13 @@ function addr(buf: Buffer, s: number, e: number, out: AddrOut): number {
         v = v * 10 + d;
       }
     }
-    const a = out.take();
-    a.fill(0, 0, 10);
-    a[10] = 0xff;
-    a[11] = 0xff;
-    a[12] = q[0]!;
-    a[13] = q[1]!;
-    a[14] = q[2]!;
-    a[15] = q[3]!;
-    out.a = a;
+    out.fill(0, 0, 10);
+    out[10] = 0xff;
+    out[11] = 0xff;
+    out[12] = q[0]!;
+    out[13] = q[1]!;
+    out[14] = q[2]!;
+    out[15] = q[3]!;
     return 4;
   }
   if (dots !== -1) return -1;
@@ -201,7 +206,7 @@ function addr(buf: Buffer, s: number, e: number, out: AddrOut): number {
   return finish6(w, wi, gap, out);
 }
 
-function finish6(w: Uint16Array, wi: number, gap: number, out: AddrOut): number {
+function finish6(w: Uint16Array, wi: number, gap: number, out: Uint8Array): number {
   if (gap < 0 ? wi !== 8 : wi === 8) return -1;
   // IPv4-mapped (::ffff:0:0/96): the string path counts it as IPv4 and notes it.
   const mapped = gap < 0 ? w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff : false;
@@ -230,9 +235,7 @@ function finish6(w: Uint16Array, wi: number, gap: number, out: AddrOut): number 
     for (let k = 0; k < 10; k++) if (a[k] !== 0) z = false;
     if (z) return -1;
   }
-  const v = out.take();
-  v.set(a);
-  out.a = v;
+  out.set(a);
   return 6;
 }
 
@@ -253,7 +256,38 @@ export class VpcByteParser {
   private readonly st: Int32Array;
   private readonly en: Int32Array;
   private readonly strings = new Interner();
-  private readonly tmp = new AddrOut();
+  private readonly out = new AddrOut();
+  /** The last scanned record (valid after `scan` returned ROW). */
+  private readonly srcA = new Uint8Array(16);
+  private readonly dstA = new Uint8Array(16);
+  private received = 0;
+  private timeStart = 0;
+  private timeEnd = 0;
+  private family = 0;
+  private srcPort = 0;
+  private dstPort = 0;
+  private proto = 0;
+  private flags = 0;
+  private direction = 0;
+  /** 0 none, 1 ACCEPT, 2 REJECT */
+  private action = 0;
+  private iface = '';
+  private vpc = '';
+  private subnet = '';
+  private bytes = 0;
+  private packets = 0;
+  /** `parseInto`: the batch the dictionary indexes below belong to, and the last strings' indexes. */
+  private batch: ColumnarBuilder | null = null;
+  private generation = -1;
+  private kindIx = 0;
+  private lastIface: string | null = null;
+  private ifaceIx = 0;
+  private nameIx = 0;
+  private lastVpc: string | null = null;
+  private vpcIx = 0;
+  private lastSubnet: string | null = null;
+  private subnetIx = 0;
+  private readonly actionIx = new Int32Array([0, -1, -1]);
   private readonly cSrc: number;
   private readonly cDst: number;
   private readonly cPktSrc: number;
@@ -309,8 +343,11 @@ export class VpcByteParser {
     this.cSubnet = tgw ? c('tgw-src-subnet-id') : c('subnet-id');
   }
 
-  /** Parse the record in buf[s,e) (no line terminator). */
-  parse(buf: Buffer, s: number, e: number): ByteResult {
+  /**
+   * Scan the record in buf[s,e) (no line terminator): ROW with the values in the fields below and
+   * the addresses in `srcA`/`dstA` (zero when absent), or EMPTY / NODATA / SKIPDATA / FALLBACK.
+   */
+  private scan(buf: Buffer, s: number, e: number): number {
     const st = this.st;
     const en = this.en;
     const cap = this.n + 1;
@@ -346,12 +383,12 @@ export class VpcByteParser {
       if (is(buf, a, b, W_SKIPDATA)) return SKIPDATA;
       if (!is(buf, a, b, W_OK) && !dash(buf, a, b)) return FALLBACK;
     }
-    let action = '';
+    let action = 0;
     if (this.cAction >= 0) {
       const a = st[col(this.cAction)]!;
       const b = en[col(this.cAction)]!;
-      if (is(buf, a, b, W_ACCEPT)) action = 'ACCEPT';
-      else if (is(buf, a, b, W_REJECT)) action = 'REJECT';
+      if (is(buf, a, b, W_ACCEPT)) action = 1;
+      else if (is(buf, a, b, W_REJECT)) action = 2;
       else if (!dash(buf, a, b)) return FALLBACK;
     }
     let typeFamily = 0;
@@ -362,29 +399,28 @@ export class VpcByteParser {
       else if (is(buf, a, b, W_IPV6)) typeFamily = 6;
       else if (!dash(buf, a, b)) return FALLBACK;
     }
-    const tmp = this.tmp;
-    let src: Uint8Array = ZERO_ADDR;
+    const src = this.srcA;
     let sf = 0;
     if (this.cPktSrc >= 0) {
-      sf = addr(buf, st[col(this.cPktSrc)]!, en[col(this.cPktSrc)]!, tmp);
+      sf = addr(buf, st[col(this.cPktSrc)]!, en[col(this.cPktSrc)]!, src);
       if (sf < 0) return FALLBACK;
     }
     if (sf === 0 && this.cSrc >= 0) {
-      sf = addr(buf, st[col(this.cSrc)]!, en[col(this.cSrc)]!, tmp);
+      sf = addr(buf, st[col(this.cSrc)]!, en[col(this.cSrc)]!, src);
       if (sf < 0) return FALLBACK;
     }
-    if (sf !== 0) src = tmp.a;
-    let dst: Uint8Array = ZERO_ADDR;
+    if (sf === 0) src.fill(0);
+    const dst = this.dstA;
     let df = 0;
     if (this.cPktDst >= 0) {
-      df = addr(buf, st[col(this.cPktDst)]!, en[col(this.cPktDst)]!, tmp);
+      df = addr(buf, st[col(this.cPktDst)]!, en[col(this.cPktDst)]!, dst);
       if (df < 0) return FALLBACK;
     }
     if (df === 0 && this.cDst >= 0) {
-      df = addr(buf, st[col(this.cDst)]!, en[col(this.cDst)]!, tmp);
+      df = addr(buf, st[col(this.cDst)]!, en[col(this.cDst)]!, dst);
       if (df < 0) return FALLBACK;
     }
-    if (df !== 0) dst = tmp.a;
+    if (df === 0) dst.fill(0);
     const fam = typeFamily || sf || df;
     // No family, mixed families, or a type that contradicts an address: the string path decides.
     if (fam === 0) return FALLBACK;
@@ -420,41 +456,130 @@ export class VpcByteParser {
     let timeEnd = te || ts;
     const received = timeEnd || this.fallbackTime;
     if (timeStart === 0) timeStart = timeEnd = received;
+    this.received = received;
+    this.timeStart = timeStart;
+    this.timeEnd = timeEnd;
+    this.family = fam;
+    this.srcPort = srcPort;
+    this.dstPort = dstPort;
+    this.proto = proto;
+    this.flags = flags & 0xff;
+    this.direction = direction;
+    this.action = action;
+    this.iface = iface;
+    this.vpc = vpc;
+    this.subnet = subnet;
+    this.bytes = bytes;
+    this.packets = packets;
+    return ROW;
+  }
+
+  /** Parse the record in buf[s,e) (no line terminator). */
+  parse(buf: Buffer, s: number, e: number): ByteResult {
+    const r = this.scan(buf, s, e);
+    if (r !== ROW) return r as ByteResult;
+    let src: Uint8Array = ZERO_ADDR;
+    if (!isZero(this.srcA)) (src = this.out.take()).set(this.srcA);
+    let dst: Uint8Array = ZERO_ADDR;
+    if (!isZero(this.dstA)) (dst = this.out.take()).set(this.dstA);
     return {
-      time_received: received,
-      time_start: timeStart,
-      time_end: timeEnd,
+      time_received: this.received,
+      time_start: this.timeStart,
+      time_end: this.timeEnd,
       source_kind: this.kind,
       exporter_addr: ZERO_ADDR,
-      exporter_name: iface,
+      exporter_name: this.iface,
       observation_domain: 0,
       sampling_rate: 1,
-      family: fam,
+      family: this.family,
       src_addr: src,
       dst_addr: dst,
-      src_port: srcPort,
-      dst_port: dstPort,
-      proto,
+      src_port: this.srcPort,
+      dst_port: this.dstPort,
+      proto: this.proto,
       service_port: 0,
-      tcp_flags: flags & 0xff,
+      tcp_flags: this.flags,
       in_if: 0,
       out_if: 0,
       src_mac: 0,
       dst_mac: 0,
-      direction,
+      direction: this.direction,
       device_id: '',
       peer_addr: ZERO_ADDR,
       dst_name: '',
       src_asn: 0,
       dst_asn: 0,
-      vpc_id: vpc,
-      subnet_id: subnet,
-      interface_id: iface,
-      action,
+      vpc_id: this.vpc,
+      subnet_id: this.subnet,
+      interface_id: this.iface,
+      action: ACTIONS[this.action]!,
       log_object: '',
-      bytes,
-      packets,
+      bytes: this.bytes,
+      packets: this.packets,
       flows: 1,
     };
   }
+
+  /**
+   * Parse the record in buf[s,e) into row `b.n` of a columnar batch made with new (zeroed) columns:
+   * ROW when the row holds the flow — every field a record from `parse` would have, the
+   * enrichment's fields and `log_object` left for the caller, who commits the row (`b.n++`) or
+   * leaves it to be overwritten — else what `parse` returns. The fields this method never writes
+   * (exporter_addr, observation_domain, interfaces, MACs, dst_name, ASNs) must be zero in the batch.
+   */
+  parseInto(buf: Buffer, s: number, e: number, b: ColumnarBuilder): number {
+    const r = this.scan(buf, s, e);
+    if (r !== ROW) return r;
+    const c = b.columns;
+    const i = b.n;
+    (c[C.time_received] as Float64Array)[i] = this.received;
+    (c[C.time_start] as Float64Array)[i] = this.timeStart;
+    (c[C.time_end] as Float64Array)[i] = this.timeEnd;
+    if (b !== this.batch || b.generation !== this.generation) {
+      // strings are dictionary indexes, per batch
+      this.batch = b;
+      this.generation = b.generation;
+      this.kindIx = b.intern(C.source_kind, this.kind);
+      this.lastIface = this.lastVpc = this.lastSubnet = null;
+      this.actionIx.fill(-1, 1);
+    }
+    c[C.source_kind]![i] = this.kindIx;
+    if (this.iface !== this.lastIface) {
+      // exporter_name and interface_id: the same value, each in its own column's dictionary
+      this.lastIface = this.iface;
+      this.ifaceIx = b.intern(C.interface_id, this.iface);
+      this.nameIx = b.intern(C.exporter_name, this.iface);
+    }
+    c[C.exporter_name]![i] = this.nameIx;
+    c[C.interface_id]![i] = this.ifaceIx;
+    if (this.vpc !== this.lastVpc) this.vpcIx = b.intern(C.vpc_id, (this.lastVpc = this.vpc));
+    c[C.vpc_id]![i] = this.vpcIx;
+    if (this.subnet !== this.lastSubnet) this.subnetIx = b.intern(C.subnet_id, (this.lastSubnet = this.subnet));
+    c[C.subnet_id]![i] = this.subnetIx;
+    let a = this.actionIx[this.action]!;
+    if (a < 0) a = this.actionIx[this.action] = b.intern(C.action, ACTIONS[this.action]!);
+    c[C.action]![i] = a;
+    c[C.sampling_rate]![i] = 1;
+    c[C.family]![i] = this.family;
+    (c[C.src_addr] as Uint8Array).set(this.srcA, i * 16);
+    (c[C.dst_addr] as Uint8Array).set(this.dstA, i * 16);
+    c[C.src_port]![i] = this.srcPort;
+    c[C.dst_port]![i] = this.dstPort;
+    c[C.proto]![i] = this.proto;
+    c[C.tcp_flags]![i] = this.flags;
+    c[C.direction]![i] = this.direction;
+    (c[C.bytes] as Float64Array)[i] = this.bytes;
+    (c[C.packets] as Float64Array)[i] = this.packets;
+    (c[C.flows] as Float64Array)[i] = 1;
+    return ROW;
+  }
+}
+
+const ACTIONS = ['', 'ACCEPT', 'REJECT'] as const;
+/** A columnar batch's column index of each field. */
+const C = Object.fromEntries(FIELDS.map((f, i) => [f.name, i])) as Record<FieldName, number>;
+
+function isZero(a: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== 0) return false;
+  return true;
 }

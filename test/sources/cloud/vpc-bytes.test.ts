@@ -2,10 +2,14 @@
  * The byte-level VPC/TGW parser (src/sources/cloud/vpc-bytes.ts) must give exactly the records of
  * the reference string parser (VpcFormat.parseFields), or hand the line over (FALLBACK) — never a
  * different answer. Checked on the AWS documentation examples, on edge cases, and on many generated
- * and mutated lines.
+ * and mutated lines — for both of its outputs: records (`parse`) and rows written straight into
+ * columnar batches (`parseInto`, read back with decodeBatch; one long-lived parser and builder per
+ * format, batches taken every few rows so that dictionary indexes cross batch boundaries).
  */
-import { describe, expect, it } from 'vitest';
-import { EMPTY, FALLBACK, NODATA, SKIPDATA, VpcByteParser } from '../../../src/sources/cloud/vpc-bytes.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ColumnarBuilder, decodeBatch } from '../../../src/collect/flow-batch.js';
+import type { FlowRecord } from '../../../src/schema/fields.js';
+import { EMPTY, FALLBACK, NODATA, ROW, SKIPDATA, VpcByteParser } from '../../../src/sources/cloud/vpc-bytes.js';
 import { LogFormatError, parseVpcFormat, splitFields, TGW_DEFAULT_FORMAT, VPC_DEFAULT_FORMAT, VpcFormat } from '../../../src/sources/cloud/vpc.js';
 
 const ISO_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
@@ -24,11 +28,39 @@ function reference(f: VpcFormat, line: string): unknown {
   }
 }
 
+/** Per format: a long-lived parser writing rows into a builder, and the records those rows must decode to. */
+const columnar = new Map<VpcFormat, { p: VpcByteParser; b: ColumnarBuilder; expected: FlowRecord[]; rows: number }>();
+
+/** The rows written so far, decoded, must be the expected records (then a new batch starts). */
+function drainColumnar(): void {
+  for (const c of columnar.values()) {
+    const { batch } = c.b.take();
+    expect(batch.n).toBe(c.expected.length);
+    decodeBatch(batch).forEach((r, i) => expect(r).toEqual(c.expected[i]));
+    c.rows += c.expected.length;
+    c.expected = [];
+  }
+}
+
+afterEach(() => {
+  drainColumnar();
+  columnar.clear();
+});
+
 /** Compare both paths on one line; returns true when the byte path answered itself. */
 function check(f: VpcFormat, line: string): boolean {
   const p = new VpcByteParser(f, 7_000);
   const buf = Buffer.from(line, 'utf8');
   const r = p.parse(buf, 0, buf.length);
+  let c = columnar.get(f);
+  if (!c) columnar.set(f, (c = { p: new VpcByteParser(f, 7_000), b: new ColumnarBuilder(64), expected: [], rows: 0 }));
+  const into = c.p.parseInto(buf, 0, buf.length, c.b);
+  expect(into, line).toBe(typeof r === 'object' ? ROW : r);
+  if (into === ROW) {
+    c.b.n++;
+    c.expected.push(r as FlowRecord);
+    if (c.b.full) drainColumnar();
+  }
   if (r === FALLBACK) return false;
   const ref = reference(f, line);
   if (r === EMPTY) expect(ref, line).toBe('empty');
