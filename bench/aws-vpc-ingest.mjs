@@ -92,7 +92,11 @@ async function child(side, file, storeKind) {
  * v6scope run) into a fresh file with the same tables, in SQL.
  */
 async function nativeStore(DuckDBInstance, dir, file) {
-  const parquet = path.join(root, 'bench/work', `${path.basename(file)}.v6scope-rows.parquet`);
+  // Addresses as two UBIGINT halves: Parquet has no 128-bit integer (a plain COPY writes UHUGEINT as
+  // DOUBLE, which loses the low bits — the first files made by this bench did, hence the new name).
+  const parquet = path.join(root, 'bench/work', `${path.basename(file)}.v6scope-rows-v2.parquet`);
+  const isAddr = (f) => f.kind === 'addr';
+  const q = (n) => `"${n}"`;
   const dist = path.resolve(root, DIST);
   const { openDuckDBStore } = await import(`${dist}/store/duckdb/store.js`);
   const { FIELDS } = await import(`${dist}/schema/fields.js`);
@@ -107,7 +111,8 @@ async function nativeStore(DuckDBInstance, dir, file) {
     await store.close();
     const i = await DuckDBInstance.create(made);
     const c = await i.connect();
-    await c.run(`COPY (SELECT ${FIELDS.map((f) => `"${f.name}"`).join(', ')} FROM raw) TO '${parquet.replace(/'/g, "''")}' (FORMAT parquet)`);
+    const out = FIELDS.map((f) => (isAddr(f) ? `(${q(f.name)} >> 64)::UBIGINT AS ${q(`${f.name}_hi`)}, (${q(f.name)} & 18446744073709551615::UHUGEINT)::UBIGINT AS ${q(`${f.name}_lo`)}` : q(f.name)));
+    await c.run(`COPY (SELECT ${out.join(', ')} FROM raw) TO '${parquet.replace(/'/g, "''")}' (FORMAT parquet)`);
     c.closeSync();
     i.closeSync();
   }
@@ -116,11 +121,12 @@ async function nativeStore(DuckDBInstance, dir, file) {
   await (await openDuckDBStore({ path: target, rollupFlushMs: 0 })).close();
   const inst = await DuckDBInstance.create(target, { preserve_insertion_order: 'false', checkpoint_threshold: '64MB', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
   const c = await inst.connect();
-  const cols = FIELDS.map((f) => `"${f.name}"`).join(', ');
+  const cols = FIELDS.map((f) => q(f.name)).join(', ');
+  const values = FIELDS.map((f) => (isAddr(f) ? `(${q(`${f.name}_hi`)}::UHUGEINT << 64) | ${q(`${f.name}_lo`)}::UHUGEINT` : q(f.name))).join(', ');
   const t1 = performance.now();
   const c1 = process.cpuUsage();
   // raw in SQL, as batch 1 not yet rolled up — what a crash after an append leaves ...
-  await c.run(`INSERT INTO raw (${cols}, v6scope_batch) SELECT ${cols}, 1::UBIGINT FROM read_parquet('${parquet.replace(/'/g, "''")}')`);
+  await c.run(`INSERT INTO raw (${cols}, v6scope_batch) SELECT ${values}, 1::UBIGINT FROM read_parquet('${parquet.replace(/'/g, "''")}')`);
   c.closeSync();
   inst.closeSync();
   // ... which the store rolls up when it opens the file: its own roll-up statements, timed too

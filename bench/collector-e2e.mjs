@@ -227,6 +227,9 @@ try {
       decoded: e.records,
       stored,
       droppedByWriter: DECODE_ONLY ? 0 : h.writer.droppedFlows,
+      // appends the store refused (e.g. DuckDB out of memory under a small memory_limit): flows lost
+      failedByWriter: DECODE_ONLY ? 0 : h.writer.failedFlows,
+      ...(DECODE_ONLY || !h.writer.lastError ? {} : { lastWriterError: String(h.writer.lastError).slice(0, 200) }),
       sequenceMissing: e.sequenceMissing,
       socketDrops: Math.max(h.totals.socketDrops, dropsBeforeStop),
       flowsPerSecond: Math.round(stored / sent.elapsed),

@@ -85,4 +85,24 @@ describe('v6scope CLI', () => {
     const doc = readFileSync(path.join(__dirname, '../../docs/fields.md'), 'utf8');
     expect(doc).toBe(r.stdout);
   });
+
+  it('exporters: the store writer line names flows lost to store errors and the last error', async () => {
+    const data = path.join(dir, 'exp');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(data, { recursive: true });
+    const health = {
+      updated: '2026-12-02T00:00:00.000Z',
+      startedAt: '2026-12-02T00:00:00.000Z',
+      listeners: [],
+      exporters: [],
+      totals: { socketDrops: 0 },
+      writer: { stored: 41200, droppedFlows: 0, droppedBatches: 0, failedFlows: 458752, failedBatches: 14, lastError: 'TransactionContext Error: Failed to commit: failed to pin block of size 256.0 KiB\n\nPossible solutions: …' },
+    };
+    writeFileSync(path.join(data, 'exporters.json'), JSON.stringify(health));
+    const r = await runCli(['--data', data, 'exporters']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('458752 lost to store errors');
+    expect(r.stdout).toContain('last store error: TransactionContext Error: Failed to commit: failed to pin block of size 256.0 KiB\n');
+    expect(r.stdout).not.toContain('Possible solutions');
+  });
 });

@@ -59,9 +59,10 @@ export function register(program: Command): void {
             [false, true, true, false, true, true, false, true, false],
           ),
         );
-      const w = h.writer as { stored?: number; droppedFlows?: number; droppedBatches?: number; failedFlows?: number } | undefined;
+      const w = h.writer as { stored?: number; droppedFlows?: number; droppedBatches?: number; failedFlows?: number; lastError?: string | null } | undefined;
       if (w) {
         lines.push('', `store writer: ${fmtCount(w.stored ?? 0)} flows stored, ${w.droppedFlows ?? 0} dropped in ${w.droppedBatches ?? 0} batches (overload), ${w.failedFlows ?? 0} lost to store errors`);
+        if (w.failedFlows && w.lastError) lines.push(`last store error: ${w.lastError.split('\n')[0]}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
