@@ -147,6 +147,7 @@ export class LocalEnricher {
       const dict = r.batch.dicts[F.device_id]!;
       let index = this.dictIndex.get(dict);
       if (!index) this.dictIndex.set(dict, (index = new Map(dict.map((s, i) => [s, i]))));
+      const ids = this.deviceIds.use(dict);
       const code = codes[x]!;
       for (let i = r.from; i < r.to; i++) {
         const k = code[i - r.from]!;
@@ -155,15 +156,22 @@ export class LocalEnricher {
         const direction = directionOf(k);
         dir[i] = direction;
         const deviceIsSrc = this.deviceIsSrc(k, sm[i]!, dm[i]!, dst, o, f);
-        peer.set((deviceIsSrc === false ? src : dst).subarray(o, o + 16), o);
+        const peerFrom = deviceIsSrc === false ? src : dst;
+        for (let b = 0; b < 16; b++) peer[o + b] = peerFrom[o + b]!;
         if (deviceIsSrc !== null) {
           const mac = deviceIsSrc ? sm[i]! : dm[i]!;
-          const id = mac !== 0 ? formatMac(mac) : formatIP((deviceIsSrc ? src : dst).subarray(o, o + 16), f);
-          let ix = index.get(id);
-          if (ix === undefined) {
-            ix = dict.length;
-            dict.push(id);
-            index.set(id, ix);
+          const a = deviceIsSrc ? src : dst;
+          // an address-identified device seen earlier in this dictionary: its index without formatting
+          let ix = mac !== 0 ? -1 : ids.get(a, o, f);
+          if (ix < 0) {
+            const id = mac !== 0 ? formatMac(mac) : formatIP(ids.bytes(a, o), f);
+            ix = index.get(id) ?? -1;
+            if (ix < 0) {
+              ix = dict.length;
+              dict.push(id);
+              index.set(id, ix);
+            }
+            if (mac === 0) ids.set(a, o, f, ix);
           }
           dev[i] = ix;
         }
@@ -172,8 +180,65 @@ export class LocalEnricher {
     });
   }
 
+  /** Address → device id index in the current dictionary (saves formatting repeated addresses). */
+  private readonly deviceIds = new AddressIndexCache();
+
   /** Per columnar dictionary of device ids, its values' indexes (dictionaries only grow). */
   private readonly dictIndex = new WeakMap<string[], Map<string, number>>();
+}
+
+/**
+ * A direct-mapped cache from an address (16 bytes and family) to its index in one string
+ * dictionary: 65,536 slots, an entry replaced by the next address hashing to its slot. Entries
+ * belong to the dictionary given to `use`; another dictionary invalidates them all (a generation).
+ */
+class AddressIndexCache {
+  private static readonly SLOTS = 1 << 16;
+  private readonly keys = new Uint8Array(AddressIndexCache.SLOTS * 16);
+  private readonly fams = new Uint8Array(AddressIndexCache.SLOTS);
+  private readonly ixs = new Int32Array(AddressIndexCache.SLOTS);
+  private readonly gens = new Uint32Array(AddressIndexCache.SLOTS);
+  private gen = 1;
+  private dict: readonly string[] | null = null;
+  private readonly scratch = new Uint8Array(16);
+
+  use(dict: readonly string[]): this {
+    if (dict !== this.dict) {
+      this.dict = dict;
+      this.gen++;
+    }
+    return this;
+  }
+
+  private slot(a: Uint8Array, o: number): number {
+    let h = 0x811c9dc5;
+    for (let b = 0; b < 16; b++) h = Math.imul(h ^ a[o + b]!, 0x01000193);
+    return (h ^ (h >>> 16)) & (AddressIndexCache.SLOTS - 1);
+  }
+
+  /** The index cached for the 16 bytes at `o` of `a` with family `f`, or -1. */
+  get(a: Uint8Array, o: number, f: number): number {
+    const s = this.slot(a, o);
+    if (this.gens[s] !== this.gen || this.fams[s] !== f) return -1;
+    const k = s * 16;
+    for (let b = 0; b < 16; b++) if (this.keys[k + b] !== a[o + b]) return -1;
+    return this.ixs[s]!;
+  }
+
+  set(a: Uint8Array, o: number, f: number, ix: number): void {
+    const s = this.slot(a, o);
+    const k = s * 16;
+    for (let b = 0; b < 16; b++) this.keys[k + b] = a[o + b]!;
+    this.fams[s] = f;
+    this.ixs[s] = ix;
+    this.gens[s] = this.gen;
+  }
+
+  /** The 16 bytes at `o` of `a` (copied; valid until the next call). */
+  bytes(a: Uint8Array, o: number): Uint8Array {
+    for (let b = 0; b < 16; b++) this.scratch[b] = a[o + b]!;
+    return this.scratch;
+  }
 }
 
 /** A batch's column index of each field the enrichment reads or writes. */

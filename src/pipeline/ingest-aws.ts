@@ -456,9 +456,22 @@ export class AwsIngester {
   /** Side-aggregate row `i` of a columnar batch being filled. */
   private accountRow(t: FlowTally, b: ColumnarBuilder, i: number): void {
     const c = b.columns;
-    const iface = b.dictionary(COL.interface_id)[c[COL.interface_id]![i]!]!;
-    const f64 = (k: number): number => c[k]![i]!;
-    this.accountFlow(t, c[COL.family]![i]!, c[COL.src_addr] as Uint8Array, c[COL.dst_addr] as Uint8Array, i * 16, c[COL.proto]![i]!, c[COL.src_port]![i]!, c[COL.dst_port]![i]!, f64(COL.time_start), iface, f64(COL.bytes), f64(COL.packets), f64(COL.time_received));
+    const iface = b.dictionary(COL.interface_id)[(c[COL.interface_id] as Uint32Array)[i]!]!;
+    this.accountFlow(
+      t,
+      (c[COL.family] as Uint8Array)[i]!,
+      c[COL.src_addr] as Uint8Array,
+      c[COL.dst_addr] as Uint8Array,
+      i * 16,
+      (c[COL.proto] as Uint8Array)[i]!,
+      (c[COL.src_port] as Uint16Array)[i]!,
+      (c[COL.dst_port] as Uint16Array)[i]!,
+      (c[COL.time_start] as Float64Array)[i]!,
+      iface,
+      (c[COL.bytes] as Float64Array)[i]!,
+      (c[COL.packets] as Float64Array)[i]!,
+      (c[COL.time_received] as Float64Array)[i]!,
+    );
   }
 
   /**

@@ -15,6 +15,9 @@ import { emptyFlow, FIELDS, type FlowRecord } from '../../src/schema/fields.js';
 const ADDRS = [
   '192.168.1.10', '192.168.1.1', '10.9.8.7', '198.51.100.7', '203.0.113.5', '8.8.8.8', '224.0.0.251', '239.255.255.250', '255.255.255.255', '0.0.0.0',
   '2001:db8:4a1:10::5', '2001:db8:4a1:10:a:b:c:d', '2001:db8:4a1:11::5', '3fff::1', 'fe80::1', 'ff02::1', 'ff02::fb', 'fd00::7', '::', '::1',
+  // IPv4-mapped bytes in IPv6 flows: the same 16 bytes as an IPv4 flow's 198.51.100.7 / 192.168.1.10,
+  // a different device id ('::ffff:198.51.100.7' against '198.51.100.7')
+  '::ffff:198.51.100.7', '::ffff:192.168.1.10',
 ].map((a) => parseIP(a));
 const MACS = [0, 0, parseMac('02:00:00:00:00:0a'), parseMac('02:00:00:00:00:01'), parseMac('02:00:00:00:00:0b'), parseMac('01:00:5e:00:00:fb'), parseMac('33:33:00:00:00:01'), parseMac('ff:ff:ff:ff:ff:ff')];
 const PROTOS = [6, 17, 1, 58, 6, 17];
@@ -58,7 +61,7 @@ const text = (f: FlowRecord): Record<string, unknown> =>
 
 describe('LocalEnricher.enrichColumnar', () => {
   it.each([1, 2, 3, 4])('equals the record enrichment, field by field (seed %i)', (seed) => {
-    const opts = { localPrefixes: ['2001:db8:4a1:10::/64', '198.51.100.0/24'] };
+    const opts = { localPrefixes: ['2001:db8:4a1:10::/64', '198.51.100.0/24', '::ffff:198.51.100.0/120'] };
     const sent = flows(3000, seed);
     const byRecords = sent.map((f) => ({ ...f }));
     new LocalEnricher(opts).enrich(byRecords);
@@ -80,6 +83,8 @@ describe('LocalEnricher.enrichColumnar', () => {
     expect(dirs.size).toBe(3);
     expect(byRecords.some((f) => f.device_id.includes(':') && f.device_id.length === 17)).toBe(true); // a MAC
     expect(byRecords.some((f) => f.device_id.includes('.'))).toBe(true); // an IPv4 address
+    expect(byRecords.some((f) => f.device_id === '198.51.100.7')).toBe(true);
+    expect(byRecords.some((f) => f.device_id === '::ffff:198.51.100.7')).toBe(true); // same bytes, IPv6 flow
     for (let i = 0; i < sent.length; i++) expect(text(byColumns[i]!), `flow ${i}`).toEqual(text(byRecords[i]!));
   });
 
