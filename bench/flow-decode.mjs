@@ -1,68 +1,252 @@
 #!/usr/bin/env node
 /**
- * Flow decoder throughput: records/s decoding generated IPFIX datagrams (decode only, one core).
- * Usage: npm run build && node bench/flow-decode.mjs [datagrams] [rounds]
- * Each datagram: one data set of 30 records (IPv4 and IPv6 templates alternating, 12 fields each,
- * ms timestamps, MACs, interfaces); templates are sent once up front.
+ * Flow decoder throughput (issue 3): IPFIX and NetFlow v9 records per second on one core, on the
+ * collector benchmark's realistic export — two 20-field templates (IPv4 and IPv6: addresses,
+ * ports, protocol, flags, ToS, interfaces, counters, start/end times, AS numbers, next hop, prefix
+ * lengths, direction, IP version), 10 IPv4 + 6 IPv6 records per datagram (bench/ipfix-replay.mjs;
+ * the v9 export is the same records with v9's uptime-relative FIRST/LAST_SWITCHED times).
+ *
+ *   npm run build && node bench/flow-decode.mjs [datagrams=50000] [rounds=5] [--no-peer]
+ *
+ * In process (no socket, no store), per format:
+ * - records:  FlowDecoder.decode → FlowRecords (what `decode`, `collect` and capture use);
+ * - columnar: the same, each record then pushed into a ColumnarBuilder (what serve's collector
+ *   thread does before posting a batch).
+ * Peer, same run, same datagrams: both exports written as pcap files (Ethernet/IPv4/UDP), read by
+ * pmacct's `nfacctd -I FILE` (decode, aggregate by protocol, print plugin; its CPU time: core and
+ * plugin processes) and by `v6scope decode --stats FILE` (pcap reading + decoding, no output per
+ * record); records per CPU-second of each and the ratio. nfacctd's packet and byte totals and
+ * v6scope's record count are checked against the generator's own sums (the run fails otherwise).
  */
-import { FlowDecoder } from '../dist/sources/flow/index.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dataMessage, RECS_PER, templateMessage, V4_FIELDS, V6_FIELDS } from './ipfix-replay.mjs';
 
-const N = Number(process.argv[2] ?? 20_000);
-const ROUNDS = Number(process.argv[3] ?? 5);
-const PER = 30;
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = process.env.V6SCOPE_DIST ?? path.join(ROOT, 'dist');
+const { FlowDecoder } = await import(`${DIST}/sources/flow/index.js`);
+const { ColumnarBuilder } = await import(`${DIST}/collect/flow-batch.js`);
 
-function be(n, len) {
-  const a = new Uint8Array(len);
-  let x = BigInt(n);
-  for (let i = len - 1; i >= 0; i--) { a[i] = Number(x & 0xffn); x >>= 8n; }
-  return a;
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const N = Number(args[0] ?? 50_000);
+const ROUNDS = Number(args[1] ?? 5);
+const PEER = !process.argv.includes('--no-peer');
+const UPTIME = 3_600_000;
+const EXPORT_SEC = Math.floor(Date.UTC(2026, 11, 1) / 1000) + 1;
+
+/** IPFIX datagram k, with its sequence number (records before it) and export time. */
+function ipfix(k) {
+  const b = dataMessage(k);
+  b.writeUInt32BE(EXPORT_SEC, 4);
+  b.writeUInt32BE((k * RECS_PER) >>> 0, 8);
+  return b;
 }
-function cat(...p) {
-  const out = new Uint8Array(p.reduce((s, x) => s + x.length, 0));
-  let o = 0;
-  for (const x of p) { out.set(x, o); o += x.length; }
+
+/** v9 fields: the IPFIX templates with flowStart/EndMilliseconds (152/153, 8 bytes) as FIRST/LAST_SWITCHED (22/21, uptime ms). */
+const v9Fields = (f) => f.map(([ie, l]) => (ie === 152 ? [22, 4] : ie === 153 ? [21, 4] : [ie, l]));
+const V9_4 = v9Fields(V4_FIELDS);
+const V9_6 = v9Fields(V6_FIELDS);
+
+function v9Header(count, seq) {
+  const h = Buffer.alloc(20);
+  h.writeUInt16BE(9, 0);
+  h.writeUInt16BE(count, 2);
+  h.writeUInt32BE(UPTIME, 4);
+  h.writeUInt32BE(EXPORT_SEC, 8);
+  h.writeUInt32BE(seq >>> 0, 12);
+  h.writeUInt32BE(1, 16);
+  return h;
+}
+
+function v9Template() {
+  const tpl = (id, fields) => {
+    const b = Buffer.alloc(4 + fields.length * 4);
+    b.writeUInt16BE(id, 0);
+    b.writeUInt16BE(fields.length, 2);
+    fields.forEach(([ie, l], i) => {
+      b.writeUInt16BE(ie, 4 + i * 4);
+      b.writeUInt16BE(l, 6 + i * 4);
+    });
+    return b;
+  };
+  const body = Buffer.concat([tpl(256, V9_4), tpl(257, V9_6)]);
+  const fs = Buffer.alloc(4);
+  fs.writeUInt16BE(0, 0);
+  fs.writeUInt16BE(4 + body.length, 2);
+  return Buffer.concat([v9Header(2, 0), fs, body]);
+}
+
+/**
+ * v9 datagram k: the IPFIX datagram's records re-encoded field by field (8-byte times → 4-byte
+ * uptime values 2 s and 1 s before the export), in flowsets padded to 4 bytes.
+ */
+function v9(k, src) {
+  const sets = [];
+  let o = 16;
+  for (const [id, fields, v9f] of [[256, V4_FIELDS, V9_4], [257, V6_FIELDS, V9_6]]) {
+    const setLen = src.readUInt16BE(o + 2);
+    const recLen = fields.reduce((a, x) => a + x[1], 0);
+    const n = (setLen - 4) / recLen;
+    const outLen = v9f.reduce((a, x) => a + x[1], 0);
+    const body = Buffer.alloc(Math.ceil((4 + n * outLen) / 4) * 4);
+    body.writeUInt16BE(id, 0);
+    body.writeUInt16BE(body.length, 2);
+    let p = o + 4;
+    let q = 4;
+    for (let r = 0; r < n; r++) {
+      fields.forEach(([ie, l]) => {
+        if (ie === 152 || ie === 153) body.writeUInt32BE(UPTIME - (ie === 152 ? 2000 : 1000), q), (q += 4);
+        else src.copy(body, q, p, p + l), (q += l);
+        p += l;
+      });
+    }
+    sets.push(body);
+    o += setLen;
+  }
+  return Buffer.concat([v9Header(RECS_PER, k + 1), ...sets]);
+}
+
+const exports = { ipfix: { template: (() => { const t = templateMessage(); t.writeUInt32BE(EXPORT_SEC, 4); return t; })(), data: [] }, v9: { template: v9Template(), data: [] } };
+for (let k = 0; k < N; k++) {
+  const d = ipfix(k);
+  exports.ipfix.data.push(d);
+  exports.v9.data.push(v9(k, d));
+}
+// The generator's own sums (bench/ipfix-replay.mjs: bytes 1000 + r % 5000 for IPv4, 1500 + r % 5000
+// for IPv6; packets 1 + r % 10; record r = k * 16 + i).
+let truthPackets = 0;
+let truthBytes = 0;
+for (let r = 0; r < N * RECS_PER; r++) {
+  truthPackets += 1 + (r % 10);
+  truthBytes += (r % RECS_PER < 10 ? 1000 : 1500) + (r % 5000);
+}
+const exporter = { addr: Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 192, 0, 2, 1]), port: 4739 };
+
+function run(format, columnar) {
+  const x = exports[format];
+  const d = new FlowDecoder();
+  d.decode(x.template, exporter, 0);
+  const b = columnar ? new ColumnarBuilder(32_768) : null;
+  let records = 0;
+  let packets = 0;
+  const t0 = process.hrtime.bigint();
+  for (const dg of x.data) {
+    const recs = d.decode(dg, exporter, 0);
+    records += recs.length;
+    if (b) {
+      for (let i = 0; i < recs.length; i++) {
+        b.push(recs[i]);
+        if (b.full) b.clear();
+      }
+    } else packets += recs[0].packets;
+  }
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const st = d.stats()[0];
+  if (Object.values(st.errors).some((n) => n > 0)) throw new Error(`${format}: decode errors ${JSON.stringify(st.errors)}`);
+  if (records !== N * RECS_PER) throw new Error(`${format}: ${records} records decoded, ${N * RECS_PER} sent`);
+  return { s, rps: records / s, packets };
+}
+
+const inProcess = {};
+for (const format of ['ipfix', 'v9']) {
+  for (const columnar of [false, true]) {
+    const rs = [];
+    for (let r = 0; r < ROUNDS; r++) rs.push(run(format, columnar));
+    rs.sort((a, b) => a.rps - b.rps);
+    const key = `${format} ${columnar ? 'columnar' : 'records'}`;
+    inProcess[key] = { medianRecordsPerSec: Math.round(rs[Math.floor(rs.length / 2)].rps), usPerRecord: +(1e6 / rs[Math.floor(rs.length / 2)].rps).toFixed(3), rounds: rs.map((x) => Math.round(x.rps)) };
+    console.error(`${key}: ${inProcess[key].medianRecordsPerSec.toLocaleString('en')} records/s (median of ${ROUNDS})`);
+  }
+}
+
+/** A pcap file of the datagrams (Ethernet, IPv4, UDP 40000 → 4739), 1,000 datagrams per second of capture time. */
+function pcap(file, frames) {
+  const parts = [];
+  const gh = Buffer.alloc(24);
+  gh.writeUInt32LE(0xa1b2c3d4, 0);
+  gh.writeUInt16LE(2, 4);
+  gh.writeUInt16LE(4, 6);
+  gh.writeUInt32LE(65535, 16);
+  gh.writeUInt32LE(1, 20);
+  parts.push(gh);
+  frames.forEach((p, i) => {
+    const udp = Buffer.alloc(8);
+    udp.writeUInt16BE(40000, 0);
+    udp.writeUInt16BE(4739, 2);
+    udp.writeUInt16BE(8 + p.length, 4);
+    const ip = Buffer.alloc(20);
+    ip[0] = 0x45;
+    ip.writeUInt16BE(28 + p.length, 2);
+    ip[8] = 64;
+    ip[9] = 17;
+    ip.set([192, 0, 2, 1], 12);
+    ip.set([192, 0, 2, 2], 16);
+    let sum = 0;
+    for (let j = 0; j < 20; j += 2) sum += ip.readUInt16BE(j);
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    ip.writeUInt16BE(~sum & 0xffff, 10);
+    const eth = Buffer.alloc(14);
+    eth.writeUInt16BE(0x0800, 12);
+    const len = 42 + p.length;
+    const rh = Buffer.alloc(16);
+    rh.writeUInt32LE(EXPORT_SEC + Math.floor(i / 1000), 0);
+    rh.writeUInt32LE((i % 1000) * 1000, 4);
+    rh.writeUInt32LE(len, 8);
+    rh.writeUInt32LE(len, 12);
+    parts.push(rh, eth, ip, udp, p);
+  });
+  writeFileSync(file, Buffer.concat(parts));
+}
+
+/** CPU seconds of a command and its children (user + sys), wall seconds, stdout. */
+function timed(cmd, argv, opts = {}) {
+  const script = `t0=$(date +%s.%N); "$@" > "$OUT" 2> "$ERR"; rc=$?; t1=$(date +%s.%N); times > "$TIMES"; echo "$rc $t0 $t1" > "$WALL"`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'v6scope-decode-peer-'));
+  const f = (n) => path.join(dir, n);
+  spawnSync('bash', ['-c', script, 'bash', cmd, ...argv], { env: { ...process.env, OUT: f('out'), ERR: f('err'), TIMES: f('times'), WALL: f('wall') }, stdio: 'inherit', ...opts });
+  const [rc, t0, t1] = readFileSync(f('wall'), 'utf8').trim().split(' ').map(Number);
+  // `times`: shell user/sys, then children user/sys, as 0m1.234s
+  const lines = readFileSync(f('times'), 'utf8').trim().split('\n');
+  const sec = (t) => t.split(/\s+/).map((x) => { const m = /(\d+)m([\d.]+)s/.exec(x); return m ? Number(m[1]) * 60 + Number(m[2]) : 0; }).reduce((a, b) => a + b, 0);
+  const out = { rc, wall: t1 - t0, cpu: sec(lines[1] ?? ''), stdout: readFileSync(f('out'), 'utf8'), stderr: readFileSync(f('err'), 'utf8') };
+  rmSync(dir, { recursive: true, force: true });
   return out;
 }
-const set = (id, ...r) => { const b = cat(...r); return cat(be(id, 2), be(b.length + 4, 2), b); };
-const msg = (seq, ...sets) => { const b = cat(...sets); return cat(be(10, 2), be(b.length + 16, 2), be(1_780_000_000, 4), be(seq, 4), be(1, 4), b); };
-const tpl = (id, fields) => cat(be(id, 2), be(fields.length, 2), ...fields.map(([i, l]) => cat(be(i, 2), be(l, 2))));
-const common = [[7, 2], [11, 2], [4, 1], [6, 1], [10, 4], [14, 4], [1, 8], [2, 8], [152, 8], [153, 8], [56, 6], [80, 6]];
-const T4 = tpl(256, [[8, 4], [12, 4], ...common]);
-const T6 = tpl(257, [[27, 16], [28, 16], ...common]);
 
-let seed = 1;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-function rec(v6) {
-  const addr = () => (v6 ? cat(be(0x20010db8, 4), be(0, 8), be(Math.floor(rnd() * 2 ** 32), 4)) : be(Math.floor(rnd() * 2 ** 32), 4));
-  return cat(addr(), addr(), be(1024 + Math.floor(rnd() * 60000), 2), be(443, 2), be(6, 1), be(0x18, 1), be(3, 4), be(7, 4),
-    be(Math.floor(rnd() * 1e6), 8), be(Math.floor(rnd() * 1000), 8), be(1_780_000_000_000 - 5000, 8), be(1_780_000_000_000, 8), be(0x020000000001, 6), be(0x020000000002, 6));
+const peer = {};
+if (PEER) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'v6scope-decode-bench-'));
+  try {
+    for (const format of ['ipfix', 'v9']) {
+      const file = path.join(dir, `${format}.pcap`);
+      pcap(file, [exports[format].template, ...exports[format].data]);
+      const csv = path.join(dir, `${format}.csv`);
+      const conf = path.join(dir, `${format}.conf`);
+      writeFileSync(conf, `daemonize: false\npcap_savefile: ${file}\nplugins: print\naggregate: proto\nprint_output: csv\nprint_output_file: ${csv}\nprint_refresh_time: 3600\n`);
+      const n = timed('nfacctd', ['-f', conf]);
+      if (n.rc !== 0) throw new Error(`nfacctd exited ${n.rc}: ${n.stderr.slice(-500)}`);
+      const [, row] = readFileSync(csv, 'utf8').trim().split('\n');
+      const [, packets, bytes] = row.split(',').map(Number);
+      if (packets !== truthPackets || bytes !== truthBytes) throw new Error(`nfacctd ${format}: ${packets} packets, ${bytes} bytes; the export holds ${truthPackets}, ${truthBytes}`);
+      const v = timed(process.execPath, [path.join(DIST, 'cli/main.js'), 'decode', '--stats', file]);
+      if (v.rc !== 0) throw new Error(`v6scope decode exited ${v.rc}: ${v.stderr.slice(-500)}`);
+      const m = /(\d+) records, 0 options records, 0 rejected/.exec(v.stdout);
+      if (!m || Number(m[1]) !== N * RECS_PER) throw new Error(`v6scope decode ${format}: ${m?.[1]} records, ${N * RECS_PER} sent`);
+      const records = N * RECS_PER;
+      peer[format] = {
+        records,
+        nfacctd: { cpuSeconds: +n.cpu.toFixed(2), wallSeconds: +n.wall.toFixed(2), recordsPerCpuSecond: Math.round(records / n.cpu) },
+        v6scopeDecode: { cpuSeconds: +v.cpu.toFixed(2), wallSeconds: +v.wall.toFixed(2), recordsPerCpuSecond: Math.round(records / v.cpu) },
+        ratio: +(n.cpu / v.cpu).toFixed(2),
+      };
+      console.error(`${format} pcap: nfacctd ${n.cpu.toFixed(2)} CPU s, v6scope decode --stats ${v.cpu.toFixed(2)} CPU s (${N * RECS_PER} records)`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
-const datagrams = [];
-let seq = 0;
-for (let i = 0; i < N; i++) {
-  const v6 = i % 2 === 0;
-  datagrams.push(msg(seq, set(v6 ? 257 : 256, ...Array.from({ length: PER }, () => rec(v6)))));
-  seq += PER;
-}
-const tmsg = msg(0, set(2, T4, T6));
-const exporter = { addr: Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 192, 0, 2, 1]), port: 4739 };
-const results = [];
-for (let r = 0; r < ROUNDS; r++) {
-  const d = new FlowDecoder();
-  d.decode(tmsg, exporter, 0);
-  let records = 0;
-  const t0 = process.hrtime.bigint();
-  for (const dg of datagrams) records += d.decode(dg, exporter, 0).length;
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  results.push({ s, records, rps: records / s });
-  const st = d.stats()[0];
-  if (Object.values(st.errors).some((n) => n > 0)) throw new Error(`decode errors: ${JSON.stringify(st.errors)}`);
-}
-results.sort((a, b) => a.rps - b.rps);
-const med = results[Math.floor(results.length / 2)];
-console.log(JSON.stringify({
-  datagrams: N, recordsPerDatagram: PER, rounds: ROUNDS, node: process.version,
-  medianRecordsPerSec: Math.round(med.rps), medianSeconds: +med.s.toFixed(3),
-  usPerRecord: +(1e6 / med.rps).toFixed(3), usPerDatagram: +((1e6 * med.s) / N).toFixed(2),
-  all: results.map((x) => Math.round(x.rps)),
-}));
+
+console.log(JSON.stringify({ datagrams: N, recordsPerDatagram: RECS_PER, rounds: ROUNDS, node: process.version, inProcess, peer }, null, 1));
