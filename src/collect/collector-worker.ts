@@ -47,7 +47,8 @@ const onRecords = (recs: FlowRecord[]): void => {
   }
 };
 
-const cs = new CollectorSet({ collectors: init.collectors, dataDir: null, onRecords });
+// onRecords encodes each datagram's records into the batch before it returns: they may be reused.
+const cs = new CollectorSet({ collectors: init.collectors, dataDir: null, onRecords, transientRecords: true });
 if (init.snapshot) cs.templatesRestored = cs.decoder.restore(init.snapshot);
 
 const state = (t: 'state' | 'stopped' = 'state'): FromWorker => ({ t, health: cs.health(), snapshot: cs.decoder.snapshot(), handoff: { ...counters } });

@@ -120,10 +120,15 @@ export interface CollectorSetOptions {
   /** Data directory for templates.json / exporters.json (null: no persistence). */
   dataDir: string | null;
   sflow?: SflowDecodeFn;
+  /**
+   * `onRecords` copies the records before it returns (serve's collector thread): the v9/IPFIX
+   * decoder may then reuse them (FlowDecoderOptions.transientRecords).
+   */
+  transientRecords?: boolean;
 }
 
 export class CollectorSet {
-  readonly decoder = new FlowDecoder();
+  readonly decoder: FlowDecoder;
   /** sFlow v5 datagrams go here unless the caller gives its own `sflow` function. */
   readonly sflowDecoder = new SflowDecoder();
   private listeners: UdpListener[] = [];
@@ -137,7 +142,9 @@ export class CollectorSet {
   /** Set by the caller to add the store writer's counters to the health file. */
   writerStats: (() => unknown) | null = null;
 
-  constructor(private readonly opts: CollectorSetOptions) {}
+  constructor(private readonly opts: CollectorSetOptions) {
+    this.decoder = new FlowDecoder({ transientRecords: opts.transientRecords ?? false });
+  }
 
   /** Restore templates from DATA/templates.json (a damaged file is reported and ignored). */
   loadState(): number {

@@ -79,7 +79,11 @@ export class ColumnarBuilder {
   n = 0;
   /** Changes whenever the dictionaries start over (a new batch): dictionary indexes are per generation. */
   generation = 0;
+  /** Per string column, the last value looked up and its index (records of a datagram repeat them). */
+  private lastStr: (string | null)[] = [];
+  private lastIx: number[] = [];
   private readonly str = (k: number, s: string): number => {
+    if (this.lastStr[k] === s) return this.lastIx[k]!;
     const m = this.dictMaps[k]!;
     let ix = m.get(s);
     if (ix === undefined) {
@@ -87,6 +91,8 @@ export class ColumnarBuilder {
       this.dicts[k]!.push(s);
       m.set(s, ix);
     }
+    this.lastStr[k] = s;
+    this.lastIx[k] = ix;
     return ix;
   };
 
@@ -96,10 +102,16 @@ export class ColumnarBuilder {
 
   private reset(): void {
     this.generation++;
+    this.forgetLast();
     this.n = 0;
     this.cols = FIELDS.map((f) => columnFor(f.kind, this.capacity));
     this.dicts = FIELDS.map((f) => (f.kind === 'string' ? [''] : null));
     this.dictMaps = FIELDS.map((f) => (f.kind === 'string' ? new Map([['', 0]]) : null));
+  }
+
+  private forgetLast(): void {
+    this.lastStr = FIELDS.map(() => null);
+    this.lastIx = FIELDS.map(() => 0);
   }
 
   get full(): boolean {
@@ -129,6 +141,7 @@ export class ColumnarBuilder {
   /** Forget the rows so far (the columns are reused). */
   clear(): void {
     this.generation++;
+    this.forgetLast();
     this.n = 0;
     this.dicts = FIELDS.map((f) => (f.kind === 'string' ? [''] : null));
     this.dictMaps = FIELDS.map((f) => (f.kind === 'string' ? new Map([['', 0]]) : null));

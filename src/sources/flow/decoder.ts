@@ -66,6 +66,20 @@ export interface FlowDecoderOptions {
   maxExporters?: number;
   maxDomainsPerExporter?: number;
   maxTemplatesPerDomain?: number;
+  /**
+   * The v9/IPFIX records a `decode` call returns, and their address arrays, are reused by the next
+   * call: for a consumer that copies them at once (serve's collector thread encodes each datagram's
+   * records into its columnar batch), it saves allocating and collecting a record and two 16-byte
+   * arrays per flow. Default false: records are the caller's to keep.
+   */
+  transientRecords?: boolean;
+}
+
+/** A reusable record and the address arrays it owns (transient mode). */
+interface PooledRecord {
+  r: FlowRecord;
+  src: Uint8Array;
+  dst: Uint8Array;
 }
 
 export interface TemplateDump {
@@ -228,6 +242,23 @@ const MAPPED_ZERO = addr4(new Uint8Array(4), 0);
 function addr6(b: Uint8Array, o: number): Uint8Array {
   return b.slice(o, o + 16);
 }
+/** addr4 / addr6 into an existing 16-byte array (transient mode). */
+function put4(a: Uint8Array, b: Uint8Array, o: number): Uint8Array {
+  a.fill(0, 0, 10);
+  a[10] = 0xff;
+  a[11] = 0xff;
+  a[12] = b[o]!;
+  a[13] = b[o + 1]!;
+  a[14] = b[o + 2]!;
+  a[15] = b[o + 3]!;
+  return a;
+}
+function put6(a: Uint8Array, b: Uint8Array, o: number): Uint8Array {
+  for (let i = 0; i < 16; i++) a[i] = b[o + i]!;
+  return a;
+}
+/** emptyFlow()'s values, to reset a reused record. */
+const EMPTY: Readonly<FlowRecord> = Object.freeze(emptyFlow());
 function ntpMs(b: Uint8Array, o: number): number {
   const sec = u32(b, o);
   const frac = u32(b, o + 4);
@@ -256,6 +287,10 @@ export class FlowDecoder {
   private readonly maxDomains: number;
   private readonly maxTemplates: number;
   private pendingBytes = 0;
+  private readonly transient: boolean;
+  /** Transient mode: the records of the calls so far, reused from the start at every call. */
+  private readonly pool: PooledRecord[] = [];
+  private poolUsed = 0;
   /** Records of the call in progress. */
   private out: FlowRecord[] = [];
   private exp: ExporterState = new ExporterState(ZERO16);
@@ -268,6 +303,15 @@ export class FlowDecoder {
     this.maxExporters = opts.maxExporters ?? 100_000;
     this.maxDomains = opts.maxDomainsPerExporter ?? 1024;
     this.maxTemplates = opts.maxTemplatesPerDomain ?? 4096;
+    this.transient = opts.transientRecords ?? false;
+  }
+
+  /** The next reusable record of this call (transient mode); its fields still hold an earlier flow's values. */
+  private pooled(): PooledRecord {
+    let p = this.pool[this.poolUsed];
+    if (p === undefined) this.pool.push((p = { r: emptyFlow(), src: new Uint8Array(16), dst: new Uint8Array(16) }));
+    this.poolUsed++;
+    return p;
   }
 
   /**
@@ -281,6 +325,7 @@ export class FlowDecoder {
     this.out = out;
     this.exp = exp;
     this.hadError = false;
+    this.poolUsed = 0;
     exp.port = exporter.port;
     exp.datagrams++;
     try {
@@ -864,7 +909,9 @@ export class FlowDecoder {
     rate = clampRate(rate);
     this.noteRate(rate);
 
-    const r = emptyFlow();
+    // Transient mode: a reused record, every field below assigned (the rest keep emptyFlow()'s values, which nothing here changes).
+    const slot = this.transient ? this.pooled() : null;
+    const r = slot ? slot.r : emptyFlow();
     r.time_received = ctx.receivedAt;
     r.source_kind = ctx.kind;
     r.exporter_addr = this.exp.addr;
@@ -873,11 +920,11 @@ export class FlowDecoder {
     r.sampling_rate = rate;
     r.family = fam;
     if (fam === 4) {
-      r.src_addr = h[I.S_SRC4] ? addr4(b, v[I.S_SRC4]!) : MAPPED_ZERO;
-      r.dst_addr = h[I.S_DST4] ? addr4(b, v[I.S_DST4]!) : MAPPED_ZERO;
+      r.src_addr = h[I.S_SRC4] ? (slot ? put4(slot.src, b, v[I.S_SRC4]!) : addr4(b, v[I.S_SRC4]!)) : MAPPED_ZERO;
+      r.dst_addr = h[I.S_DST4] ? (slot ? put4(slot.dst, b, v[I.S_DST4]!) : addr4(b, v[I.S_DST4]!)) : MAPPED_ZERO;
     } else {
-      r.src_addr = h[I.S_SRC6] ? addr6(b, v[I.S_SRC6]!) : ZERO16;
-      r.dst_addr = h[I.S_DST6] ? addr6(b, v[I.S_DST6]!) : ZERO16;
+      r.src_addr = h[I.S_SRC6] ? (slot ? put6(slot.src, b, v[I.S_SRC6]!) : addr6(b, v[I.S_SRC6]!)) : ZERO16;
+      r.dst_addr = h[I.S_DST6] ? (slot ? put6(slot.dst, b, v[I.S_DST6]!) : addr6(b, v[I.S_DST6]!)) : ZERO16;
     }
     const proto = h[I.S_PROTO] ? v[I.S_PROTO]! & 0xff : 0;
     r.proto = proto;
@@ -927,7 +974,8 @@ export class FlowDecoder {
       const rb = t.rBytesSlot >= 0 ? v[t.rBytesSlot]! : 0;
       const rp = t.rPktsSlot >= 0 ? v[t.rPktsSlot]! : 0;
       if (rb > 0 || rp > 0) {
-        const q = emptyFlow();
+        // not every field is assigned below: a reused record starts from emptyFlow()'s values
+        const q = slot ? Object.assign(this.pooled().r, EMPTY) : emptyFlow();
         q.time_received = r.time_received;
         q.source_kind = r.source_kind;
         q.exporter_addr = r.exporter_addr;

@@ -1,13 +1,16 @@
 /**
  * 100,000 mutated and truncated datagrams derived from real softflowd exports (v5, v9, IPFIX, IPFIX
  * biflow): no exception escapes, nothing is counted as an internal error, every datagram is counted
- * and every datagram the decoder did not accept whole is counted by kind.
+ * and every datagram the decoder did not accept whole is counted by kind. Each datagram also goes to
+ * a twin decoder in transient mode (records reused from call to call, as in serve's collector
+ * thread), whose records must equal the normal decoder's, field by field, right after each call.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIP } from '../../../src/net/ip.js';
+import { FIELDS, type FlowRecord } from '../../../src/schema/fields.js';
 import { FlowDecoder } from '../../../src/sources/flow/index.js';
 import { xorshift32 } from '../../helpers/rng.js';
 import { requireTools } from '../../helpers/tools.js';
@@ -87,7 +90,16 @@ describe.runIf(HAVE)('fuzz', () => {
     const N = 100_000;
     // Some decoders with clean state, some with templates learnt from the unmutated seeds.
     const decoders = [new FlowDecoder(), new FlowDecoder(), new FlowDecoder({ pendingSetsPerDomain: 4 })];
+    const twins = [new FlowDecoder({ transientRecords: true }), new FlowDecoder({ transientRecords: true }), new FlowDecoder({ pendingSetsPerDomain: 4, transientRecords: true })];
     for (const s of seeds) decoders[1]!.decode(s, EXPORTER, 0);
+    for (const s of seeds) twins[1]!.decode(s, EXPORTER, 0);
+    /** A record as text, every field (addresses as hex): what the twins' outputs are compared by. */
+    const text = (r: FlowRecord): string =>
+      FIELDS.map((f) => {
+        const x = (r as unknown as Record<string, unknown>)[f.name];
+        return x instanceof Uint8Array ? Buffer.from(x).toString('hex') : String(x);
+      }).join(' ');
+    let compared = 0;
     const base = decoders.map((d) => d.stats()[0]?.datagrams ?? 0);
     let records = 0;
     let silentEmpty = 0;
@@ -102,6 +114,14 @@ describe.runIf(HAVE)('fuzz', () => {
         throw new Error(`decode threw on datagram ${i} (${Buffer.from(dg).toString('hex')}): ${(e as Error).message}`);
       }
       records += out.length;
+      const twin = twins[i % twins.length]!.decode(dg, EXPORTER, i);
+      expect(twin.length, `datagram ${i}`).toBe(out.length);
+      for (let k = 0; k < out.length; k++) {
+        const a = text(out[k]!);
+        const b = text(twin[k]!);
+        if (a !== b) throw new Error(`datagram ${i}, record ${k}: transient ${b} != ${a}`);
+        compared++;
+      }
       for (const r of out) {
         if (!((r.family === 4 || r.family === 6) && r.src_addr.length === 16 && Number.isFinite(r.bytes) && r.bytes >= 0)) {
           throw new Error(`bad record from datagram ${i}: ${JSON.stringify({ ...r, src_addr: [...r.src_addr] })}`);
@@ -122,6 +142,8 @@ describe.runIf(HAVE)('fuzz', () => {
     }
     expect(total).toBe(N);
     expect(records).toBeGreaterThan(0);
+    expect(compared).toBe(records);
+    expect(twins.map((d) => d.stats())).toEqual(decoders.map((d) => d.stats()));
     // Datagrams with no records and no error are template/options-only ones (or fully valid
     // mutations such as a changed count field): a minority.
     expect(silentEmpty).toBeLessThan(N / 2);
