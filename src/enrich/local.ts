@@ -13,8 +13,8 @@
  * Issue #4 (device identity) replaces the MAC/address id with a tracked device identity.
  */
 import type { ColumnarBatch } from '../collect/flow-batch.js';
-import { Direction, FIELDS, type FieldName, type FlowRecord } from '../schema/fields.js';
-import { formatIP } from '../net/ip.js';
+import { Direction, FIELD_INDEX as F, type FlowRecord } from '../schema/fields.js';
+import { addrAt, formatIP } from '../net/ip.js';
 import { formatMac } from '../net/mac.js';
 import { parsePrefix, prefixContains, type Prefix } from '../net/prefix.js';
 
@@ -164,7 +164,7 @@ export class LocalEnricher {
           // an address-identified device seen earlier in this dictionary: its index without formatting
           let ix = mac !== 0 ? -1 : ids.get(a, o, f);
           if (ix < 0) {
-            const id = mac !== 0 ? formatMac(mac) : formatIP(ids.bytes(a, o), f);
+            const id = mac !== 0 ? formatMac(mac) : formatIP(addrAt(a, o, SCRATCH), f);
             ix = index.get(id) ?? -1;
             if (ix < 0) {
               ix = dict.length;
@@ -187,6 +187,9 @@ export class LocalEnricher {
   private readonly dictIndex = new WeakMap<string[], Map<string, number>>();
 }
 
+/** Scratch for addrAt (the address being formatted). */
+const SCRATCH = new Uint8Array(16);
+
 /**
  * A direct-mapped cache from an address (16 bytes and family) to its index in one string
  * dictionary: 65,536 slots, an entry replaced by the next address hashing to its slot. Entries
@@ -200,7 +203,6 @@ class AddressIndexCache {
   private readonly gens = new Uint32Array(AddressIndexCache.SLOTS);
   private gen = 1;
   private dict: readonly string[] | null = null;
-  private readonly scratch = new Uint8Array(16);
 
   use(dict: readonly string[]): this {
     if (dict !== this.dict) {
@@ -234,15 +236,8 @@ class AddressIndexCache {
     this.gens[s] = this.gen;
   }
 
-  /** The 16 bytes at `o` of `a` (copied; valid until the next call). */
-  bytes(a: Uint8Array, o: number): Uint8Array {
-    for (let b = 0; b < 16; b++) this.scratch[b] = a[o + b]!;
-    return this.scratch;
-  }
 }
 
-/** A batch's column index of each field the enrichment reads or writes. */
-const F = Object.fromEntries(FIELDS.map((f, i) => [f.name, i])) as Record<FieldName, number>;
 
 function directionOf(code: number): number {
   return code === 1 ? Direction.outbound : code === 2 ? Direction.inbound : Direction.unknown;

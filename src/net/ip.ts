@@ -491,6 +491,16 @@ export function writeIPv4Mapped(dst: Uint8Array, off: number, src: Uint8Array, s
  * IPv4-mapped addresses are `::ffff:a.b.c.d` for family 6 (or undefined) and plain `a.b.c.d` for
  * family 4; family 4 with bytes that are not IPv4-mapped is an error.
  */
+/**
+ * The 16 bytes at `o` of `a` (a row of a columnar address column) as a 16-byte array, for the
+ * functions that take one: `a` itself when it is exactly those bytes, else a copy in `out`.
+ */
+export function addrAt(a: Uint8Array, o: number, out: Uint8Array): Uint8Array {
+  if (o === 0 && a.length === 16) return a;
+  for (let i = 0; i < 16; i++) out[i] = a[o + i]!;
+  return out;
+}
+
 export function formatIP(a: Uint8Array, family?: 4 | 6): string {
   if (a.length !== 16) throw new AddressError(`invalid address bytes: expected 16 bytes, got ${a.length}`);
   const mapped = isIPv4Mapped(a);

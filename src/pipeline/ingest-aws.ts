@@ -27,10 +27,11 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { classify } from '../net/classify.js';
+import { addrAt } from '../net/ip.js';
 import type { LocalEnricher } from '../enrich/local.js';
 import { servicePortOf } from '../enrich/local.js';
 import { ColumnarBuilder, decodeBatch, type ColumnarBatch } from '../collect/flow-batch.js';
-import { Direction, FIELDS, type FieldName, type FlowRecord } from '../schema/fields.js';
+import { Direction, FIELD_INDEX as COL, type FlowRecord } from '../schema/fields.js';
 import type { FlowStore } from '../store/store.js';
 import { CloudFrontFormat, isAlbLine, parseAlbLine, parseNlbLine, requestFlow, type AccessRequest } from '../sources/cloud/alb.js';
 import type { Readable } from 'node:stream';
@@ -169,7 +170,7 @@ export class AwsIngester {
     const tally = new FlowTally();
     // The batch being filled, columnar: VPC/TGW lines of the byte path are parsed straight into
     // it, other records (access logs, Parquet rows, lines of the string path) are encoded into it.
-    let rows = new ColumnarBuilder(batchSize);
+    const rows = new ColumnarBuilder(batchSize);
     /** Per row of `rows`: the direction the log itself gives (VPC `flow-direction`), 0 when none. */
     let dirs = new Uint8Array(batchSize);
     /** `log_object`'s dictionary index in `rows` (-1: not added yet). */
@@ -494,8 +495,8 @@ export class AwsIngester {
     }
     const seen = this.dedup.seenOrAdd(hashA, hashB, iface);
     if (seen < 0 || seen === iface || iface === 0) t.unique(fam, bytes, packets);
-    t.addClass(0, fam, classify(at(src, o), fam as 4 | 6));
-    t.addClass(1, fam, classify(at(dst, o), fam as 4 | 6));
+    t.addClass(0, fam, classify(addrAt(src, o, AT), fam as 4 | 6));
+    t.addClass(1, fam, classify(addrAt(dst, o, AT), fam as 4 | 6));
     t.hour(received, fam, bytes, packets);
   }
 
@@ -537,16 +538,9 @@ function tupleHash(s: Uint8Array, d: Uint8Array, o: number, proto: number, srcPo
   hashB = b | 0;
 }
 
-/** The 16 bytes at `o` of `a` (a itself at 0; else copied into a scratch array, valid until the next call). */
+/** Scratch for addrAt (the address being classified). */
 const AT = new Uint8Array(16);
-function at(a: Uint8Array, o: number): Uint8Array {
-  if (o === 0) return a;
-  for (let i = 0; i < 16; i++) AT[i] = a[o + i]!;
-  return AT;
-}
 
-/** A batch's column index of each field. */
-const COL = Object.fromEntries(FIELDS.map((f, i) => [f.name, i])) as Record<FieldName, number>;
 
 /**
  * Where the log gives the direction itself (VPC `flow-direction`: ingress/egress, per row in

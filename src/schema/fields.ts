@@ -127,6 +127,8 @@ export type FlowRecord = {
 };
 
 export const FIELD_BY_NAME: ReadonlyMap<string, FieldDef> = new Map(FIELDS.map((d) => [d.name, d as FieldDef]));
+/** Each field's position in FIELDS — its column in columnar batches (collect/flow-batch.ts). */
+export const FIELD_INDEX = Object.freeze(Object.fromEntries(FIELDS.map((f, i) => [f.name, i]))) as Readonly<Record<FieldName, number>>;
 export const DIMENSIONS: readonly FieldDef[] = FIELDS.filter((d) => d.role === 'dimension');
 export const METRICS = ['bytes', 'packets', 'flows'] as const;
 export type MetricName = (typeof METRICS)[number];

@@ -4,9 +4,8 @@
  * bytes into their 16-byte form, and the few string fields (interface, VPC, subnet, action) are
  * interned so that a repeated ENI ID costs a hash, not an allocation.
  *
- * One scanner, two outputs: `parse` returns a FlowRecord; `parseInto` writes the row straight into a
- * columnar batch (collect/flow-batch.ts), so that an ingest into a store with `appendColumnar`
- * never makes records for these lines.
+ * Rows are written straight into a columnar batch (collect/flow-batch.ts, `parseInto`): the ingest
+ * makes no record for these lines.
  *
  * It handles the common, unambiguous forms only. Anything else — a field count that does not match,
  * a value that is not plain digits, an address with a zone or an embedded dotted quad, an
@@ -15,7 +14,7 @@
  * produces the error message). The tests check that both give identical records.
  */
 import type { ColumnarBuilder } from '../../collect/flow-batch.js';
-import { Direction, FIELDS, type FieldName, type FlowRecord } from '../../schema/fields.js';
+import { Direction, FIELD_INDEX as C } from '../../schema/fields.js';
 import type { VpcFormat } from './vpc.js';
 
 /** Results other than a flow. */
@@ -26,9 +25,7 @@ export const SKIPDATA = 2;
 export const FALLBACK = 3;
 /** `parseInto`: the flow is in the batch's row `n` (not yet counted: the caller commits it). */
 export const ROW = 4;
-export type ByteResult = FlowRecord | typeof EMPTY | typeof NODATA | typeof SKIPDATA | typeof FALLBACK;
 
-const ZERO_ADDR = new Uint8Array(16);
 /** Scratch space of the address parser (single-threaded, never retained). */
 const IPV4 = new Uint8Array(4);
 const WORDS = new Uint16Array(8);
@@ -63,24 +60,6 @@ class Interner {
     const str = buf.toString('utf8', s, e);
     if (hit === undefined && this.map.size < 65_536) this.map.set(h, { b: Buffer.from(buf.subarray(s, e)), s: str });
     return str;
-  }
-}
-
-/**
- * Where parsed addresses go: 16-byte views into 128 KiB slabs (a view is much cheaper to create
- * than a separate 16-byte typed array; a slab lives as long as any record using it).
- */
-class AddrOut {
-  private slab = new Uint8Array(1 << 17);
-  private off = 0;
-  take(): Uint8Array {
-    if (this.off === this.slab.length) {
-      this.slab = new Uint8Array(1 << 17);
-      this.off = 0;
-    }
-    const a = this.slab.subarray(this.off, this.off + 16);
-    this.off += 16;
-    return a;
   }
 }
 
@@ -256,7 +235,6 @@ export class VpcByteParser {
   private readonly st: Int32Array;
   private readonly en: Int32Array;
   private readonly strings = new Interner();
-  private readonly out = new AddrOut();
   /** The last scanned record (valid after `scan` returned ROW). */
   private readonly srcA = new Uint8Array(16);
   private readonly dstA = new Uint8Array(16);
@@ -474,58 +452,13 @@ export class VpcByteParser {
     return ROW;
   }
 
-  /** Parse the record in buf[s,e) (no line terminator). */
-  parse(buf: Buffer, s: number, e: number): ByteResult {
-    const r = this.scan(buf, s, e);
-    if (r !== ROW) return r as ByteResult;
-    let src: Uint8Array = ZERO_ADDR;
-    if (!isZero(this.srcA)) (src = this.out.take()).set(this.srcA);
-    let dst: Uint8Array = ZERO_ADDR;
-    if (!isZero(this.dstA)) (dst = this.out.take()).set(this.dstA);
-    return {
-      time_received: this.received,
-      time_start: this.timeStart,
-      time_end: this.timeEnd,
-      source_kind: this.kind,
-      exporter_addr: ZERO_ADDR,
-      exporter_name: this.iface,
-      observation_domain: 0,
-      sampling_rate: 1,
-      family: this.family,
-      src_addr: src,
-      dst_addr: dst,
-      src_port: this.srcPort,
-      dst_port: this.dstPort,
-      proto: this.proto,
-      service_port: 0,
-      tcp_flags: this.flags,
-      in_if: 0,
-      out_if: 0,
-      src_mac: 0,
-      dst_mac: 0,
-      direction: this.direction,
-      device_id: '',
-      peer_addr: ZERO_ADDR,
-      dst_name: '',
-      src_asn: 0,
-      dst_asn: 0,
-      vpc_id: this.vpc,
-      subnet_id: this.subnet,
-      interface_id: this.iface,
-      action: ACTIONS[this.action]!,
-      log_object: '',
-      bytes: this.bytes,
-      packets: this.packets,
-      flows: 1,
-    };
-  }
-
   /**
-   * Parse the record in buf[s,e) into row `b.n` of a columnar batch made with new (zeroed) columns:
-   * ROW when the row holds the flow — every field a record from `parse` would have, the
-   * enrichment's fields and `log_object` left for the caller, who commits the row (`b.n++`) or
-   * leaves it to be overwritten — else what `parse` returns. The fields this method never writes
-   * (exporter_addr, observation_domain, interfaces, MACs, dst_name, ASNs) must be zero in the batch.
+   * Parse the record in buf[s,e) (no line terminator) into row `b.n` of a columnar batch made with
+   * new (zeroed) columns: ROW when the row holds the flow — every field the reference parser gives,
+   * the enrichment's fields and `log_object` left for the caller, who commits the row (`b.n++`) or
+   * leaves it to be overwritten — else EMPTY / NODATA / SKIPDATA / FALLBACK. The fields this method
+   * never writes (exporter_addr, observation_domain, interfaces, MACs, dst_name, ASNs) must be zero
+   * in the batch.
    */
   parseInto(buf: Buffer, s: number, e: number, b: ColumnarBuilder): number {
     const r = this.scan(buf, s, e);
@@ -576,10 +509,3 @@ export class VpcByteParser {
 }
 
 const ACTIONS = ['', 'ACCEPT', 'REJECT'] as const;
-/** A columnar batch's column index of each field. */
-const C = Object.fromEntries(FIELDS.map((f, i) => [f.name, i])) as Record<FieldName, number>;
-
-function isZero(a: Uint8Array): boolean {
-  for (let i = 0; i < 16; i++) if (a[i] !== 0) return false;
-  return true;
-}

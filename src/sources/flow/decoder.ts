@@ -229,20 +229,13 @@ function isZero(b: Uint8Array, o: number, len: number): boolean {
   return true;
 }
 function addr4(b: Uint8Array, o: number): Uint8Array {
-  const a = new Uint8Array(16);
-  a[10] = 0xff;
-  a[11] = 0xff;
-  a[12] = b[o]!;
-  a[13] = b[o + 1]!;
-  a[14] = b[o + 2]!;
-  a[15] = b[o + 3]!;
-  return a;
+  return put4(new Uint8Array(16), b, o);
 }
 const MAPPED_ZERO = addr4(new Uint8Array(4), 0);
 function addr6(b: Uint8Array, o: number): Uint8Array {
   return b.slice(o, o + 16);
 }
-/** addr4 / addr6 into an existing 16-byte array (transient mode). */
+/** The IPv4 address at `o` of `b` as ::ffff:a.b.c.d in `a` (addr4; transient mode: a reused array). */
 function put4(a: Uint8Array, b: Uint8Array, o: number): Uint8Array {
   a.fill(0, 0, 10);
   a[10] = 0xff;
@@ -253,6 +246,7 @@ function put4(a: Uint8Array, b: Uint8Array, o: number): Uint8Array {
   a[15] = b[o + 3]!;
   return a;
 }
+/** addr6 into a reused array (transient mode). */
 function put6(a: Uint8Array, b: Uint8Array, o: number): Uint8Array {
   for (let i = 0; i < 16; i++) a[i] = b[o + i]!;
   return a;
