@@ -113,9 +113,12 @@ export class LocalEnricher {
   /**
    * The same enrichment on rows of columnar batches (collect/flow-batch.ts), in place and without
    * records: direction, peer_addr, device_id (added to the batch's dictionary) and service_port.
-   * Gateway MACs are learned from all the ranges first, as `enrich` does for its batch.
+   * Gateway MACs are learned from all the ranges first, as `enrich` does for its batch. A range's
+   * `directions` (per row of its batch; 0 = none) are directions the source itself gives (VPC flow
+   * logs' `flow-direction`): they win over the local prefixes' for the direction, the peer and the
+   * service port (the device is still the local end).
    */
-  enrichColumnar(ranges: readonly { readonly batch: ColumnarBatch; readonly from: number; readonly to: number }[]): void {
+  enrichColumnar(ranges: readonly { readonly batch: ColumnarBatch; readonly from: number; readonly to: number; readonly directions?: Uint8Array }[]): void {
     const codes = ranges.map((r) => {
       const c = r.batch.cols;
       const fam = c[F.family]!;
@@ -149,14 +152,17 @@ export class LocalEnricher {
       if (!index) this.dictIndex.set(dict, (index = new Map(dict.map((s, i) => [s, i]))));
       const ids = this.deviceIds.use(dict);
       const code = codes[x]!;
+      const given = r.directions;
       for (let i = r.from; i < r.to; i++) {
         const k = code[i - r.from]!;
         const f = fam[i] as 4 | 6;
         const o = i * 16;
-        const direction = directionOf(k);
+        const g = given ? given[i]! : 0;
+        const direction = g !== 0 ? g : directionOf(k);
         dir[i] = direction;
         const deviceIsSrc = this.deviceIsSrc(k, sm[i]!, dm[i]!, dst, o, f);
-        const peerFrom = deviceIsSrc === false ? src : dst;
+        // the other end from the device, else the destination; with a given direction, the remote end
+        const peerFrom = g !== 0 ? (g === Direction.inbound ? src : dst) : deviceIsSrc === false ? src : dst;
         for (let b = 0; b < 16; b++) peer[o + b] = peerFrom[o + b]!;
         if (deviceIsSrc !== null) {
           const mac = deviceIsSrc ? sm[i]! : dm[i]!;
@@ -260,8 +266,7 @@ export function servicePort(r: Pick<FlowRecord, 'proto' | 'src_port' | 'dst_port
   return servicePortOf(r.proto, r.src_port, r.dst_port, r.direction);
 }
 
-/** `servicePort` of a flow's protocol, ports and direction. */
-export function servicePortOf(proto: number, s: number, d: number, direction: number): number {
+function servicePortOf(proto: number, s: number, d: number, direction: number): number {
   if (proto === ICMP || proto === ICMPV6) return 0;
   if (s === 0 && d === 0) return 0;
   if (s < 1024 && d >= 1024) return s;

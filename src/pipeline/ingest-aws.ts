@@ -29,9 +29,8 @@ import path from 'node:path';
 import { classify } from '../net/classify.js';
 import { addrAt } from '../net/ip.js';
 import type { LocalEnricher } from '../enrich/local.js';
-import { servicePortOf } from '../enrich/local.js';
-import { ColumnarBuilder, decodeBatch, type ColumnarBatch } from '../collect/flow-batch.js';
-import { Direction, FIELD_INDEX as COL, type FlowRecord } from '../schema/fields.js';
+import { ColumnarBuilder, decodeBatch } from '../collect/flow-batch.js';
+import { FIELD_INDEX as COL, type FlowRecord } from '../schema/fields.js';
 import type { FlowStore } from '../store/store.js';
 import { CloudFrontFormat, isAlbLine, parseAlbLine, parseNlbLine, requestFlow, type AccessRequest } from '../sources/cloud/alb.js';
 import type { Readable } from 'node:stream';
@@ -186,8 +185,7 @@ export class AwsIngester {
       dirs = new Uint8Array(batchSize);
       objectIx = -1;
       if (batchIsFlowLog) {
-        this.opts.enricher.enrichColumnar([{ batch, from: 0, to: batch.n }]);
-        applyLogDirections(batch, d);
+        this.opts.enricher.enrichColumnar([{ batch, from: 0, to: batch.n, directions: d }]);
       }
       if (!started) {
         this.journal.start(o.key, objectId, o.tag, o.size);
@@ -541,31 +539,6 @@ function tupleHash(s: Uint8Array, d: Uint8Array, o: number, proto: number, srcPo
 /** Scratch for addrAt (the address being classified). */
 const AT = new Uint8Array(16);
 
-
-/**
- * Where the log gives the direction itself (VPC `flow-direction`: ingress/egress, per row in
- * `dirs`, 0 = not given), it overrides the enrichment's, with the peer and service port that follow.
- */
-function applyLogDirections(b: ColumnarBatch, dirs: Uint8Array): void {
-  const c = b.cols;
-  const dir = c[COL.direction]!;
-  const peer = c[COL.peer_addr] as Uint8Array;
-  const src = c[COL.src_addr] as Uint8Array;
-  const dst = c[COL.dst_addr] as Uint8Array;
-  const svc = c[COL.service_port]!;
-  const proto = c[COL.proto]!;
-  const sp = c[COL.src_port]!;
-  const dp = c[COL.dst_port]!;
-  for (let i = 0; i < b.n; i++) {
-    const v = dirs[i]!;
-    if (v === 0) continue;
-    dir[i] = v;
-    const from = v === Direction.inbound ? src : dst;
-    const o = i * 16;
-    for (let k = 0; k < 16; k++) peer[o + k] = from[o + k]!;
-    svc[i] = servicePortOf(proto[i]!, sp[i]!, dp[i]!, v);
-  }
-}
 
 /**
  * First sightings: 64-bit tuple hash → interface index, open addressing in typed arrays (no
