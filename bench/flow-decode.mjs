@@ -12,7 +12,8 @@
  * - records:  FlowDecoder.decode → FlowRecords (what `decode`, `collect` and capture use);
  * - columnar: what serve's collector thread does — a decoder in transient mode (records reused
  *   from datagram to datagram), each record pushed into a ColumnarBuilder.
- * Peer, same run, same datagrams: both exports written as pcap files (Ethernet/IPv4/UDP), read by
+ * Peer, same run, same datagrams: both exports written as pcap files (Ethernet/IPv4/UDP, with the
+ * project's PcapWriter), read by
  * pmacct's `nfacctd -I FILE` (decode, aggregate by protocol, print plugin; its CPU time: core and
  * plugin processes) and by `v6scope decode --stats FILE` (pcap reading + decoding, no output per
  * record); records per CPU-second of each and the ratio. nfacctd's packet and byte totals and
@@ -23,12 +24,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dataMessage, RECS_PER, templateMessage, V4_FIELDS, V6_FIELDS } from './ipfix-replay.mjs';
+import { dataMessage, RECS_PER, templateMessage, templateRecord, V4_FIELDS, V6_FIELDS } from './ipfix-replay.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = process.env.V6SCOPE_DIST ?? path.join(ROOT, 'dist');
 const { FlowDecoder } = await import(`${DIST}/sources/flow/index.js`);
 const { ColumnarBuilder } = await import(`${DIST}/collect/flow-batch.js`);
+const { PcapWriter, buildFrame } = await import(`${DIST}/sources/packets/writer.js`);
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const N = Number(args[0] ?? 50_000);
@@ -62,17 +64,7 @@ function v9Header(count, seq) {
 }
 
 function v9Template() {
-  const tpl = (id, fields) => {
-    const b = Buffer.alloc(4 + fields.length * 4);
-    b.writeUInt16BE(id, 0);
-    b.writeUInt16BE(fields.length, 2);
-    fields.forEach(([ie, l], i) => {
-      b.writeUInt16BE(ie, 4 + i * 4);
-      b.writeUInt16BE(l, 6 + i * 4);
-    });
-    return b;
-  };
-  const body = Buffer.concat([tpl(256, V9_4), tpl(257, V9_6)]);
+  const body = Buffer.concat([templateRecord(256, V9_4), templateRecord(257, V9_6)]);
   const fs = Buffer.alloc(4);
   fs.writeUInt16BE(0, 0);
   fs.writeUInt16BE(4 + body.length, 2);
@@ -171,41 +163,9 @@ for (const format of ['ipfix', 'v9']) {
 
 /** A pcap file of the datagrams (Ethernet, IPv4, UDP 40000 → 4739), 1,000 datagrams per second of capture time. */
 function pcap(file, frames) {
-  const parts = [];
-  const gh = Buffer.alloc(24);
-  gh.writeUInt32LE(0xa1b2c3d4, 0);
-  gh.writeUInt16LE(2, 4);
-  gh.writeUInt16LE(4, 6);
-  gh.writeUInt32LE(65535, 16);
-  gh.writeUInt32LE(1, 20);
-  parts.push(gh);
-  frames.forEach((p, i) => {
-    const udp = Buffer.alloc(8);
-    udp.writeUInt16BE(40000, 0);
-    udp.writeUInt16BE(4739, 2);
-    udp.writeUInt16BE(8 + p.length, 4);
-    const ip = Buffer.alloc(20);
-    ip[0] = 0x45;
-    ip.writeUInt16BE(28 + p.length, 2);
-    ip[8] = 64;
-    ip[9] = 17;
-    ip.set([192, 0, 2, 1], 12);
-    ip.set([192, 0, 2, 2], 16);
-    let sum = 0;
-    for (let j = 0; j < 20; j += 2) sum += ip.readUInt16BE(j);
-    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-    ip.writeUInt16BE(~sum & 0xffff, 10);
-    const eth = Buffer.alloc(14);
-    eth.writeUInt16BE(0x0800, 12);
-    const len = 42 + p.length;
-    const rh = Buffer.alloc(16);
-    rh.writeUInt32LE(EXPORT_SEC + Math.floor(i / 1000), 0);
-    rh.writeUInt32LE((i % 1000) * 1000, 4);
-    rh.writeUInt32LE(len, 8);
-    rh.writeUInt32LE(len, 12);
-    parts.push(rh, eth, ip, udp, p);
-  });
-  writeFileSync(file, Buffer.concat(parts));
+  const w = PcapWriter.toFile(file);
+  frames.forEach((p, i) => w.write(buildFrame({ src: '192.0.2.1', dst: '192.0.2.2', proto: 'udp', srcPort: 40000, dstPort: 4739, payload: p }), EXPORT_SEC * 1000 + i));
+  w.close();
 }
 
 /** CPU seconds of a command and its children (user + sys), wall seconds, stdout. */

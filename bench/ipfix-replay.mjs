@@ -9,18 +9,20 @@ const V6_PER = 6;
 export const RECS_PER = V4_PER + V6_PER;
 const len = (f) => f.reduce((a, x) => a + x[1], 0);
 
+/** One template record (IPFIX and NetFlow v9 share the layout): ID, field count, (IE, length) pairs. */
+export function templateRecord(id, fields) {
+  const b = Buffer.alloc(4 + fields.length * 4);
+  b.writeUInt16BE(id, 0);
+  b.writeUInt16BE(fields.length, 2);
+  fields.forEach(([ie, l], i) => {
+    b.writeUInt16BE(ie, 4 + i * 4);
+    b.writeUInt16BE(l, 6 + i * 4);
+  });
+  return b;
+}
+
 export function templateMessage() {
-  const tpl = (id, fields) => {
-    const b = Buffer.alloc(4 + fields.length * 4);
-    b.writeUInt16BE(id, 0);
-    b.writeUInt16BE(fields.length, 2);
-    fields.forEach(([ie, l], i) => {
-      b.writeUInt16BE(ie, 4 + i * 4);
-      b.writeUInt16BE(l, 6 + i * 4);
-    });
-    return b;
-  };
-  const body = Buffer.concat([tpl(256, V4_FIELDS), tpl(257, V6_FIELDS)]);
+  const body = Buffer.concat([templateRecord(256, V4_FIELDS), templateRecord(257, V6_FIELDS)]);
   const set = Buffer.alloc(4);
   set.writeUInt16BE(2, 0);
   set.writeUInt16BE(body.length + 4, 2);
