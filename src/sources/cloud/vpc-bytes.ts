@@ -235,25 +235,9 @@ export class VpcByteParser {
   private readonly st: Int32Array;
   private readonly en: Int32Array;
   private readonly strings = new Interner();
-  /** The last scanned record (valid after `scan` returned ROW). */
+  /** Scratch for the addresses being parsed. */
   private readonly srcA = new Uint8Array(16);
   private readonly dstA = new Uint8Array(16);
-  private received = 0;
-  private timeStart = 0;
-  private timeEnd = 0;
-  private family = 0;
-  private srcPort = 0;
-  private dstPort = 0;
-  private proto = 0;
-  private flags = 0;
-  private direction = 0;
-  /** 0 none, 1 ACCEPT, 2 REJECT */
-  private action = 0;
-  private iface = '';
-  private vpc = '';
-  private subnet = '';
-  private bytes = 0;
-  private packets = 0;
   /** `parseInto`: the batch the dictionary indexes below belong to, and the last strings' indexes. */
   private batch: ColumnarBuilder | null = null;
   private generation = -1;
@@ -322,10 +306,14 @@ export class VpcByteParser {
   }
 
   /**
-   * Scan the record in buf[s,e) (no line terminator): ROW with the values in the fields below and
-   * the addresses in `srcA`/`dstA` (zero when absent), or EMPTY / NODATA / SKIPDATA / FALLBACK.
+   * Parse the record in buf[s,e) (no line terminator) into row `out.n` of a columnar batch made with
+   * new (zeroed) columns: ROW when the row holds the flow — every field the reference parser gives,
+   * the enrichment's fields and `log_object` left for the caller, who commits the row (`out.n++`) or
+   * leaves it to be overwritten — else EMPTY / NODATA / SKIPDATA / FALLBACK. The fields this method
+   * never writes (exporter_addr, observation_domain, interfaces, MACs, dst_name, ASNs) must be zero
+   * in the batch.
    */
-  private scan(buf: Buffer, s: number, e: number): number {
+  parseInto(buf: Buffer, s: number, e: number, out: ColumnarBuilder): number {
     const st = this.st;
     const en = this.en;
     const cap = this.n + 1;
@@ -434,78 +422,50 @@ export class VpcByteParser {
     let timeEnd = te || ts;
     const received = timeEnd || this.fallbackTime;
     if (timeStart === 0) timeStart = timeEnd = received;
-    this.received = received;
-    this.timeStart = timeStart;
-    this.timeEnd = timeEnd;
-    this.family = fam;
-    this.srcPort = srcPort;
-    this.dstPort = dstPort;
-    this.proto = proto;
-    this.flags = flags & 0xff;
-    this.direction = direction;
-    this.action = action;
-    this.iface = iface;
-    this.vpc = vpc;
-    this.subnet = subnet;
-    this.bytes = bytes;
-    this.packets = packets;
-    return ROW;
-  }
-
-  /**
-   * Parse the record in buf[s,e) (no line terminator) into row `b.n` of a columnar batch made with
-   * new (zeroed) columns: ROW when the row holds the flow — every field the reference parser gives,
-   * the enrichment's fields and `log_object` left for the caller, who commits the row (`b.n++`) or
-   * leaves it to be overwritten — else EMPTY / NODATA / SKIPDATA / FALLBACK. The fields this method
-   * never writes (exporter_addr, observation_domain, interfaces, MACs, dst_name, ASNs) must be zero
-   * in the batch.
-   */
-  parseInto(buf: Buffer, s: number, e: number, b: ColumnarBuilder): number {
-    const r = this.scan(buf, s, e);
-    if (r !== ROW) return r;
-    const c = b.columns;
-    const i = b.n;
-    (c[C.time_received] as Float64Array)[i] = this.received;
-    (c[C.time_start] as Float64Array)[i] = this.timeStart;
-    (c[C.time_end] as Float64Array)[i] = this.timeEnd;
-    if (b !== this.batch || b.generation !== this.generation) {
+    const c = out.columns;
+    const row = out.n;
+    (c[C.time_received] as Float64Array)[row] = received;
+    (c[C.time_start] as Float64Array)[row] = timeStart;
+    (c[C.time_end] as Float64Array)[row] = timeEnd;
+    if (out !== this.batch || out.generation !== this.generation) {
       // strings are dictionary indexes, per batch
-      this.batch = b;
-      this.generation = b.generation;
-      this.kindIx = b.intern(C.source_kind, this.kind);
+      this.batch = out;
+      this.generation = out.generation;
+      this.kindIx = out.intern(C.source_kind, this.kind);
       this.lastIface = this.lastVpc = this.lastSubnet = null;
       this.actionIx.fill(-1, 1);
     }
-    c[C.source_kind]![i] = this.kindIx;
-    if (this.iface !== this.lastIface) {
+    c[C.source_kind]![row] = this.kindIx;
+    if (iface !== this.lastIface) {
       // exporter_name and interface_id: the same value, each in its own column's dictionary
-      this.lastIface = this.iface;
-      this.ifaceIx = b.intern(C.interface_id, this.iface);
-      this.nameIx = b.intern(C.exporter_name, this.iface);
+      this.lastIface = iface;
+      this.ifaceIx = out.intern(C.interface_id, iface);
+      this.nameIx = out.intern(C.exporter_name, iface);
     }
-    c[C.exporter_name]![i] = this.nameIx;
-    c[C.interface_id]![i] = this.ifaceIx;
-    if (this.vpc !== this.lastVpc) this.vpcIx = b.intern(C.vpc_id, (this.lastVpc = this.vpc));
-    c[C.vpc_id]![i] = this.vpcIx;
-    if (this.subnet !== this.lastSubnet) this.subnetIx = b.intern(C.subnet_id, (this.lastSubnet = this.subnet));
-    c[C.subnet_id]![i] = this.subnetIx;
-    let a = this.actionIx[this.action]!;
-    if (a < 0) a = this.actionIx[this.action] = b.intern(C.action, ACTIONS[this.action]!);
-    c[C.action]![i] = a;
-    c[C.sampling_rate]![i] = 1;
-    c[C.family]![i] = this.family;
-    (c[C.src_addr] as Uint8Array).set(this.srcA, i * 16);
-    (c[C.dst_addr] as Uint8Array).set(this.dstA, i * 16);
-    c[C.src_port]![i] = this.srcPort;
-    c[C.dst_port]![i] = this.dstPort;
-    c[C.proto]![i] = this.proto;
-    c[C.tcp_flags]![i] = this.flags;
-    c[C.direction]![i] = this.direction;
-    (c[C.bytes] as Float64Array)[i] = this.bytes;
-    (c[C.packets] as Float64Array)[i] = this.packets;
-    (c[C.flows] as Float64Array)[i] = 1;
+    c[C.exporter_name]![row] = this.nameIx;
+    c[C.interface_id]![row] = this.ifaceIx;
+    if (vpc !== this.lastVpc) this.vpcIx = out.intern(C.vpc_id, (this.lastVpc = vpc));
+    c[C.vpc_id]![row] = this.vpcIx;
+    if (subnet !== this.lastSubnet) this.subnetIx = out.intern(C.subnet_id, (this.lastSubnet = subnet));
+    c[C.subnet_id]![row] = this.subnetIx;
+    let a = this.actionIx[action]!;
+    if (a < 0) a = this.actionIx[action] = out.intern(C.action, ACTIONS[action]!);
+    c[C.action]![row] = a;
+    c[C.sampling_rate]![row] = 1;
+    c[C.family]![row] = fam;
+    (c[C.src_addr] as Uint8Array).set(src, row * 16);
+    (c[C.dst_addr] as Uint8Array).set(dst, row * 16);
+    c[C.src_port]![row] = srcPort;
+    c[C.dst_port]![row] = dstPort;
+    c[C.proto]![row] = proto;
+    c[C.tcp_flags]![row] = flags & 0xff;
+    c[C.direction]![row] = direction;
+    (c[C.bytes] as Float64Array)[row] = bytes;
+    (c[C.packets] as Float64Array)[row] = packets;
+    (c[C.flows] as Float64Array)[row] = 1;
     return ROW;
   }
+
 }
 
 const ACTIONS = ['', 'ACCEPT', 'REJECT'] as const;
