@@ -77,8 +77,6 @@ export class ColumnarBuilder {
   private dictMaps: (Map<string, number> | null)[] = [];
   private dicts: (string[] | null)[] = [];
   n = 0;
-  /** Changes whenever the dictionaries start over (a new batch): dictionary indexes are per generation. */
-  generation = 0;
   /** Per string column, the last value looked up and its index (records of a datagram repeat them). */
   private lastStr: (string | null)[] = [];
   private lastIx: number[] = [];
@@ -101,7 +99,6 @@ export class ColumnarBuilder {
   }
 
   private reset(): void {
-    this.generation++;
     this.forgetLast();
     this.n = 0;
     this.cols = FIELDS.map((f) => columnFor(f.kind, this.capacity));
@@ -140,7 +137,6 @@ export class ColumnarBuilder {
 
   /** Forget the rows so far (the columns are reused). */
   clear(): void {
-    this.generation++;
     this.forgetLast();
     this.n = 0;
     this.dicts = FIELDS.map((f) => (f.kind === 'string' ? [''] : null));

@@ -238,18 +238,6 @@ export class VpcByteParser {
   /** Scratch for the addresses being parsed. */
   private readonly srcA = new Uint8Array(16);
   private readonly dstA = new Uint8Array(16);
-  /** `parseInto`: the batch the dictionary indexes below belong to, and the last strings' indexes. */
-  private batch: ColumnarBuilder | null = null;
-  private generation = -1;
-  private kindIx = 0;
-  private lastIface: string | null = null;
-  private ifaceIx = 0;
-  private nameIx = 0;
-  private lastVpc: string | null = null;
-  private vpcIx = 0;
-  private lastSubnet: string | null = null;
-  private subnetIx = 0;
-  private readonly actionIx = new Int32Array([0, -1, -1]);
   private readonly cSrc: number;
   private readonly cDst: number;
   private readonly cPktSrc: number;
@@ -427,30 +415,13 @@ export class VpcByteParser {
     (c[C.time_received] as Float64Array)[row] = received;
     (c[C.time_start] as Float64Array)[row] = timeStart;
     (c[C.time_end] as Float64Array)[row] = timeEnd;
-    if (out !== this.batch || out.generation !== this.generation) {
-      // strings are dictionary indexes, per batch
-      this.batch = out;
-      this.generation = out.generation;
-      this.kindIx = out.intern(C.source_kind, this.kind);
-      this.lastIface = this.lastVpc = this.lastSubnet = null;
-      this.actionIx.fill(-1, 1);
-    }
-    c[C.source_kind]![row] = this.kindIx;
-    if (iface !== this.lastIface) {
-      // exporter_name and interface_id: the same value, each in its own column's dictionary
-      this.lastIface = iface;
-      this.ifaceIx = out.intern(C.interface_id, iface);
-      this.nameIx = out.intern(C.exporter_name, iface);
-    }
-    c[C.exporter_name]![row] = this.nameIx;
-    c[C.interface_id]![row] = this.ifaceIx;
-    if (vpc !== this.lastVpc) this.vpcIx = out.intern(C.vpc_id, (this.lastVpc = vpc));
-    c[C.vpc_id]![row] = this.vpcIx;
-    if (subnet !== this.lastSubnet) this.subnetIx = out.intern(C.subnet_id, (this.lastSubnet = subnet));
-    c[C.subnet_id]![row] = this.subnetIx;
-    let a = this.actionIx[action]!;
-    if (a < 0) a = this.actionIx[action] = out.intern(C.action, ACTIONS[action]!);
-    c[C.action]![row] = a;
+    // strings: dictionary indexes (the builder remembers each column's last value)
+    c[C.source_kind]![row] = out.intern(C.source_kind, this.kind);
+    c[C.exporter_name]![row] = out.intern(C.exporter_name, iface);
+    c[C.interface_id]![row] = out.intern(C.interface_id, iface);
+    c[C.vpc_id]![row] = out.intern(C.vpc_id, vpc);
+    c[C.subnet_id]![row] = out.intern(C.subnet_id, subnet);
+    c[C.action]![row] = out.intern(C.action, ACTIONS[action]!);
     c[C.sampling_rate]![row] = 1;
     c[C.family]![row] = fam;
     (c[C.src_addr] as Uint8Array).set(src, row * 16);
