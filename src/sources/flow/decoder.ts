@@ -232,10 +232,7 @@ function addr4(b: Uint8Array, o: number): Uint8Array {
   return put4(new Uint8Array(16), b, o);
 }
 const MAPPED_ZERO = addr4(new Uint8Array(4), 0);
-function addr6(b: Uint8Array, o: number): Uint8Array {
-  return b.slice(o, o + 16);
-}
-/** The IPv4 address at `o` of `b` as ::ffff:a.b.c.d in `a` (addr4; transient mode: a reused array). */
+/** The IPv4 address at `o` of `b` as ::ffff:a.b.c.d in `a`. */
 function put4(a: Uint8Array, b: Uint8Array, o: number): Uint8Array {
   a.fill(0, 0, 10);
   a[10] = 0xff;
@@ -246,7 +243,7 @@ function put4(a: Uint8Array, b: Uint8Array, o: number): Uint8Array {
   a[15] = b[o + 3]!;
   return a;
 }
-/** addr6 into a reused array (transient mode). */
+/** The IPv6 address at `o` of `b` in `a`. */
 function put6(a: Uint8Array, b: Uint8Array, o: number): Uint8Array {
   for (let i = 0; i < 16; i++) a[i] = b[o + i]!;
   return a;
@@ -914,11 +911,12 @@ export class FlowDecoder {
     r.sampling_rate = rate;
     r.family = fam;
     if (fam === 4) {
-      r.src_addr = h[I.S_SRC4] ? (slot ? put4(slot.src, b, v[I.S_SRC4]!) : addr4(b, v[I.S_SRC4]!)) : MAPPED_ZERO;
-      r.dst_addr = h[I.S_DST4] ? (slot ? put4(slot.dst, b, v[I.S_DST4]!) : addr4(b, v[I.S_DST4]!)) : MAPPED_ZERO;
+      // the slot's own arrays in transient mode, new ones otherwise
+      r.src_addr = h[I.S_SRC4] ? put4(slot?.src ?? new Uint8Array(16), b, v[I.S_SRC4]!) : MAPPED_ZERO;
+      r.dst_addr = h[I.S_DST4] ? put4(slot?.dst ?? new Uint8Array(16), b, v[I.S_DST4]!) : MAPPED_ZERO;
     } else {
-      r.src_addr = h[I.S_SRC6] ? (slot ? put6(slot.src, b, v[I.S_SRC6]!) : addr6(b, v[I.S_SRC6]!)) : ZERO16;
-      r.dst_addr = h[I.S_DST6] ? (slot ? put6(slot.dst, b, v[I.S_DST6]!) : addr6(b, v[I.S_DST6]!)) : ZERO16;
+      r.src_addr = h[I.S_SRC6] ? put6(slot?.src ?? new Uint8Array(16), b, v[I.S_SRC6]!) : ZERO16;
+      r.dst_addr = h[I.S_DST6] ? put6(slot?.dst ?? new Uint8Array(16), b, v[I.S_DST6]!) : ZERO16;
     }
     const proto = h[I.S_PROTO] ? v[I.S_PROTO]! & 0xff : 0;
     r.proto = proto;
