@@ -11,7 +11,9 @@
  * In process (no socket, no store), per format:
  * - records:  FlowDecoder.decode → FlowRecords (what `decode`, `collect` and capture use);
  * - columnar: what serve's collector thread does — a decoder in transient mode (records reused
- *   from datagram to datagram), each record pushed into a ColumnarBuilder.
+ *   from datagram to datagram), each record pushed into a ColumnarBuilder;
+ * - interpreted: as `records`, with the op-list interpreter only (compileAfter: Infinity) — the
+ *   decoder without its generated per-template record functions (src/sources/flow/codegen.ts).
  * Peer, same run, same datagrams: both exports written as pcap files (Ethernet/IPv4/UDP, with the
  * project's PcapWriter), read by
  * pmacct's `nfacctd -I FILE` (decode, aggregate by protocol, print plugin; its CPU time: core and
@@ -117,9 +119,11 @@ for (let r = 0; r < N * RECS_PER; r++) {
 }
 const exporter = { addr: Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 192, 0, 2, 1]), port: 4739 };
 
-function run(format, columnar) {
+function run(format, mode) {
   const x = exports[format];
-  const d = new FlowDecoder({ transientRecords: columnar });
+  const columnar = mode === 'columnar';
+  // 'interpreted': the op-list interpreter only (no generated record functions), for the A/B
+  const d = new FlowDecoder({ transientRecords: columnar, compileAfter: mode === 'interpreted' ? Infinity : undefined });
   d.decode(x.template, exporter, 0);
   const b = columnar ? new ColumnarBuilder(32_768) : null;
   let records = 0;
@@ -146,12 +150,16 @@ function run(format, columnar) {
 }
 
 const inProcess = {};
+const generatedVsInterpreted = {};
+const MODES = ['records', 'columnar', 'interpreted'];
 for (const format of ['ipfix', 'v9']) {
-  for (const columnar of [false, true]) {
-    const rs = [];
-    for (let r = 0; r < ROUNDS; r++) rs.push(run(format, columnar));
+  // rounds interleaved across the modes (a noisy neighbour then slows all of them alike)
+  const byMode = Object.fromEntries(MODES.map((m) => [m, []]));
+  for (let r = 0; r < ROUNDS; r++) for (const m of MODES) byMode[m].push(run(format, m));
+  for (const mode of MODES) {
+    const rs = byMode[mode];
     rs.sort((a, b) => a.rps - b.rps);
-    const key = `${format} ${columnar ? 'columnar' : 'records'}`;
+    const key = `${format} ${mode}`;
     const med = rs[Math.floor(rs.length / 2)];
     const perCpu = rs.map((x) => x.perCpuSecond).sort((a, b) => a - b)[Math.floor(rs.length / 2)];
     // records per CPU-second (the process's CPU time, GC threads included) is steadier than per
@@ -159,6 +167,9 @@ for (const format of ['ipfix', 'v9']) {
     inProcess[key] = { medianRecordsPerSec: Math.round(med.rps), medianRecordsPerCpuSecond: Math.round(perCpu), usPerRecord: +(1e6 / med.rps).toFixed(3), rounds: rs.map((x) => Math.round(x.rps)) };
     console.error(`${key}: ${inProcess[key].medianRecordsPerSec.toLocaleString('en')} records/s, ${inProcess[key].medianRecordsPerCpuSecond.toLocaleString('en')} per CPU-second (medians of ${ROUNDS})`);
   }
+  const per = (m) => inProcess[`${format} ${m}`].medianRecordsPerCpuSecond;
+  generatedVsInterpreted[format] = +(per('records') / per('interpreted')).toFixed(2);
+  console.error(`${format}: generated record functions / interpreter = ${generatedVsInterpreted[format]} (records per CPU-second)`);
 }
 
 /** A pcap file of the datagrams (Ethernet, IPv4, UDP 40000 → 4739), 1,000 datagrams per second of capture time. */
@@ -216,4 +227,4 @@ if (PEER) {
   }
 }
 
-console.log(JSON.stringify({ datagrams: N, recordsPerDatagram: RECS_PER, rounds: ROUNDS, node: process.version, inProcess, peer }, null, 1));
+console.log(JSON.stringify({ datagrams: N, recordsPerDatagram: RECS_PER, rounds: ROUNDS, node: process.version, inProcess, generatedVsInterpreted, peer }, null, 1));

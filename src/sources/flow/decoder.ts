@@ -15,6 +15,7 @@ import { DECODE_IP, LINKTYPE, PacketDecoder, type PacketInfo } from '../packets/
 import * as I from './ie.js';
 import { RD_MAC, RD_NTP_NS, RD_NTP_US, RD_OFFSET, RD_SECTION, RD_UINT, ieName } from './ie.js';
 import { SequenceTracker, type SequenceStats } from './sequence.js';
+import { compilable, compileRecordFn, type PooledRecord, type RecordDomain, type RecordHost } from './codegen.js';
 import { compileTemplate, RD_VARLEN, type Template, type TemplateField } from './template.js';
 
 /** Four big-endian 32-bit words (PacketInfo's address form) → 16 bytes. */
@@ -73,13 +74,11 @@ export interface FlowDecoderOptions {
    * arrays per flow. Default false: records are the caller's to keep.
    */
   transientRecords?: boolean;
-}
-
-/** A reusable record and the address arrays it owns (transient mode). */
-interface PooledRecord {
-  r: FlowRecord;
-  src: Uint8Array;
-  dst: Uint8Array;
+  /**
+   * Records a flow template decodes with the op-list interpreter before the decoder generates a
+   * function for it (codegen.ts). Default 64; 0 = at once; Infinity = never (interpreter only).
+   */
+  compileAfter?: number;
 }
 
 export interface TemplateDump {
@@ -88,6 +87,8 @@ export interface TemplateDump {
   scopeCount: number;
   version: 9 | 10;
   fields: { id: number; enterprise: number; length: number; name: string }[];
+  /** Decoded by a generated function (a hot flow template of fixed length), not by the interpreter. */
+  compiled: boolean;
 }
 
 export interface DomainStats {
@@ -232,6 +233,8 @@ function addr4(b: Uint8Array, o: number): Uint8Array {
   return put4(new Uint8Array(16), b, o);
 }
 const MAPPED_ZERO = addr4(new Uint8Array(4), 0);
+/** The interpreter's constants, shared with the generated record functions. */
+const CONSTANTS = { MAPPED_ZERO, ZERO16 };
 /** The IPv4 address at `o` of `b` as ::ffff:a.b.c.d in `a`. */
 function put4(a: Uint8Array, b: Uint8Array, o: number): Uint8Array {
   a.fill(0, 0, 10);
@@ -265,20 +268,24 @@ interface Ctx {
   receivedAt: number;
 }
 
-export class FlowDecoder {
+export class FlowDecoder implements RecordHost {
   private readonly exporters = new Map<string, ExporterState>();
   private readonly v = new Float64Array(I.NUM_SLOTS);
   /** Packet parser for packet sections (IE 315/313), created on first use. */
   private pd: PacketDecoder | undefined;
-  private readonly ctx: Ctx = { version: 9, kind: 'netflow9', exportMs: 0, sysUptime: 0, receivedAt: 0 };
-  private readonly exporterName: string;
+  /** @internal (RecordHost) */
+  readonly ctx: Ctx = { version: 9, kind: 'netflow9', exportMs: 0, sysUptime: 0, receivedAt: 0 };
+  /** @internal (RecordHost) */
+  readonly exporterName: string;
   private readonly pendingPerDomain: number;
   private readonly pendingBytesMax: number;
   private readonly maxExporters: number;
   private readonly maxDomains: number;
   private readonly maxTemplates: number;
   private pendingBytes = 0;
-  private readonly transient: boolean;
+  /** @internal (RecordHost) */
+  readonly transient: boolean;
+  private readonly compileAfter: number;
   /** Transient mode: the records of the calls so far, reused from the start at every call. */
   private readonly pool: PooledRecord[] = [];
   private poolUsed = 0;
@@ -295,10 +302,12 @@ export class FlowDecoder {
     this.maxDomains = opts.maxDomainsPerExporter ?? 1024;
     this.maxTemplates = opts.maxTemplatesPerDomain ?? 4096;
     this.transient = opts.transientRecords ?? false;
+    this.compileAfter = opts.compileAfter ?? 64;
   }
 
   /** The next reusable record of this call (transient mode); its fields still hold an earlier flow's values. */
-  private pooled(): PooledRecord {
+  /** @internal (RecordHost) */
+  pooled(): PooledRecord {
     let p = this.pool[this.poolUsed];
     if (p === undefined) this.pool.push((p = { r: emptyFlow(), src: new Uint8Array(16), dst: new Uint8Array(16) }));
     this.poolUsed++;
@@ -703,10 +712,20 @@ export class FlowDecoder {
     let n = 0;
     if (t.fixed) {
       const L = t.minLen;
-      for (; end - p >= L; p += L) {
-        this.readRecord(t, b, p, end);
-        this.record(t, b, dom);
-        n++;
+      let fn = t.fn;
+      if (fn === undefined && t.hits >= this.compileAfter) fn = t.fn = compilable(t) ? compileRecordFn(t, CONSTANTS) : null;
+      if (fn) {
+        for (; end - p >= L; p += L) {
+          fn(this, b, p, dom);
+          n++;
+        }
+      } else {
+        for (; end - p >= L; p += L) {
+          this.readRecord(t, b, p, end);
+          this.record(t, b, dom);
+          n++;
+        }
+        t.hits += n;
       }
       // Fewer than L bytes left: padding.
     } else {
@@ -834,7 +853,32 @@ export class FlowDecoder {
     this.noteRate(rate);
   }
 
-  private noteRate(rate: number): void {
+  /** @internal (RecordHost) The records of the call in progress. */
+  get records(): FlowRecord[] {
+    return this.out;
+  }
+
+  /** @internal (RecordHost) */
+  get exporterAddr(): Uint8Array {
+    return this.exp.addr;
+  }
+
+  /** @internal (RecordHost) */
+  noAddress(): void {
+    this.err('no-address');
+  }
+
+  /** @internal (RecordHost) The rate of a record that carries none (see flowRecord). */
+  samplerRate(dom: RecordDomain, sid: number): number {
+    const s = sid >= 0 ? dom.samplers.get(sid) : undefined;
+    if (s !== undefined) return s;
+    if (dom.defaultRate > 0) return dom.defaultRate;
+    if (sid < 0 && dom.samplers.size === 1) return dom.samplers.values().next().value!;
+    return 1;
+  }
+
+  /** @internal (RecordHost) */
+  noteRate(rate: number): void {
     const exp = this.exp;
     if (rate !== exp.lastRate) {
       exp.lastRate = rate;
@@ -889,14 +933,7 @@ export class FlowDecoder {
     // Sampling: in the record, else the record's sampler, else the domain's default, else the
     // only sampler announced, else unsampled.
     let rate = this.recordRate(h);
-    if (rate === 0) {
-      const sid = this.samplerId(h);
-      const s = sid >= 0 ? dom.samplers.get(sid) : undefined;
-      if (s !== undefined) rate = s;
-      else if (dom.defaultRate > 0) rate = dom.defaultRate;
-      else if (sid < 0 && dom.samplers.size === 1) rate = dom.samplers.values().next().value!;
-      else rate = 1;
-    }
+    if (rate === 0) rate = this.samplerRate(dom, this.samplerId(h));
     rate = clampRate(rate);
     this.noteRate(rate);
 
@@ -1198,5 +1235,6 @@ function dumpTemplate(t: Template): TemplateDump {
       // NetFlow v9 options scope fields are scope types, not IEs.
       name: t.version === 9 && t.options && i < t.scopeCount ? `scope:${V9_SCOPES[f.id] ?? f.id}` : ieName(f.id, f.enterprise),
     })),
+    compiled: typeof t.fn === 'function',
   };
 }

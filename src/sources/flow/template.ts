@@ -32,6 +32,8 @@ import {
   type IeSpec,
 } from './ie.js';
 
+import type { RecordFn } from './codegen.js';
+
 /** Variable-length field (IPFIX length 65535): 1-byte length, or 255 then a 2-byte length. */
 export const RD_VARLEN = 15;
 export const VARLEN = 0xffff;
@@ -71,6 +73,13 @@ export interface Template {
   readonly rPktsSlot: number;
   readonly srcMacSlot: number;
   readonly dstMacSlot: number;
+  /** Records decoded with this template so far (the decoder generates a function for hot ones). */
+  hits: number;
+  /**
+   * The generated record function (codegen.ts) once the template is hot: undefined until then,
+   * null when the template is not compilable (the interpreter decodes it).
+   */
+  fn: RecordFn | null | undefined;
 }
 
 function specFor(f: TemplateField): IeSpec | undefined {
@@ -147,5 +156,7 @@ export function compileTemplate(
     rPktsSlot: pick(R_PKTS, R_PKTS_TOT),
     srcMacSlot: pick(S_SRC_MAC, S_POST_SRC_MAC),
     dstMacSlot: pick(S_DST_MAC, S_POST_DST_MAC),
+    hits: 0,
+    fn: undefined,
   };
 }
