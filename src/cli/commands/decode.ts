@@ -109,7 +109,8 @@ export function register(program: Command): void {
             `  domain ${d.domain} (${d.version === 10 ? 'IPFIX' : `v${d.version}`}): sequence (${s.unit}) missing ${s.missing}, late ${s.late}, duplicates ${s.duplicates}, resets ${s.resets}; samplers ${JSON.stringify(d.samplers)}${d.defaultRate ? `, default rate ${d.defaultRate}` : ''}`,
           );
           for (const t of d.templates) {
-            lines.push(`    ${t.options ? 'options template' : 'template'} ${t.id}${t.options ? ` (${t.scopeCount} scope)` : ''}:`);
+            // "compiled": decoded by a function generated for this template once it was hot (codegen.ts)
+            lines.push(`    ${t.options ? 'options template' : 'template'} ${t.id}${t.options ? ` (${t.scopeCount} scope)` : ''}${t.compiled ? ' (compiled)' : ''}:`);
             lines.push(
               table(
                 ['#', 'IE', 'enterprise', 'length', 'name'],

@@ -9,9 +9,11 @@
  * that depend on the record's values (address family from ipVersion, ICMP, sampling announced
  * in the record) are left.
  *
- * Scope: flow templates of fixed length without packet sections (IE 315/313) and without RFC 5103
- * reverse counters — what routers, softflowd, pmacct, nProbe and MikroTik send. Options
- * templates, variable-length templates, PSAMP sections and biflows stay with the interpreter.
+ * Scope: every flow template without packet sections (IE 315/313): fixed-length ones (routers,
+ * softflowd, pmacct, MikroTik), variable-length ones (nProbe and other exporters' strings; the
+ * length checks come first, then the fields at their offsets from the end of each variable field)
+ * and RFC 5103 biflows (YAF; the reverse record as the interpreter makes it). Options templates
+ * (a few records, exporter state) and PSAMP packet sections stay with the interpreter.
  *
  * The generated code must produce exactly the records the interpreter produces; the decoder's
  * tests decode the same datagrams (random templates, the fuzz corpus) both ways and compare.
@@ -22,7 +24,7 @@
 import { emptyFlow, type FlowRecord, type SourceKind } from '../../schema/fields.js';
 import * as I from './ie.js';
 import { RD_MAC, RD_NTP_NS, RD_NTP_US, RD_OFFSET, RD_SECTION, RD_UINT } from './ie.js';
-import type { Template } from './template.js';
+import { RD_VARLEN, type Template } from './template.js';
 
 /** A reusable record and the address arrays it owns (transient mode). */
 export interface PooledRecord {
@@ -53,8 +55,12 @@ export interface RecordHost {
   noAddress(): void;
 }
 
-/** Decodes the record at `p` of `b` (the caller checked that the template's length fits). */
-export type RecordFn = (d: RecordHost, b: Uint8Array, p: number, dom: RecordDomain) => void;
+/**
+ * Decodes the record at `p` of `b`, the set ending at `end`; returns the record's end, or -1 when a
+ * variable-length field runs past `end` (nothing decoded). For a fixed-length template the caller
+ * has checked that the record fits.
+ */
+export type RecordFn = (d: RecordHost, b: Uint8Array, p: number, dom: RecordDomain, end: number) => number;
 
 const TWO32 = 0x1_0000_0000;
 const MAX_U32 = 0xffff_ffff;
@@ -77,7 +83,7 @@ const HELPERS = {
 /** Whether a template is decoded by a generated function (see the module comment). */
 export function compilable(t: Template): boolean {
   const h = t.has;
-  return !t.options && t.fixed && !h[I.S_FRAME] && !h[I.S_IPHDR] && t.rBytesSlot < 0 && t.rPktsSlot < 0;
+  return !t.options && !h[I.S_FRAME] && !h[I.S_IPHDR];
 }
 
 function int(n: number): string {
@@ -92,15 +98,38 @@ export function recordSource(t: Template): string {
   const kind = new Int32Array(I.NUM_SLOTS).fill(-1);
   const off = new Int32Array(I.NUM_SLOTS);
   const len = new Int32Array(I.NUM_SLOTS);
+  /** The fixed segment a slot's field is in: 0 from the record's start, k after the k-th variable-length field. */
+  const segOf = new Int32Array(I.NUM_SLOTS);
+  const base = (k: number): string => (k === 0 ? 'p' : `p${int(k)}`);
+  // Variable-length fields: their lengths are read and every segment checked against `end` before
+  // any field is read (as the interpreter returns -1 before it builds a record).
+  const prologue: string[] = [`if (p + ${int(t.firstSegLen)} > end) return -1;`];
+  let seg = 0;
+  let lastSegLen = t.firstSegLen;
   for (let i = 0; i < t.ops.length; i += 4) {
     const s = t.ops[i + 1]!;
+    if (t.ops[i] === RD_VARLEN) {
+      const from = base(seg);
+      const k = int(++seg);
+      lastSegLen = s; // a varlen op's "slot" is the length of the fixed segment after it
+      prologue.push(
+        `const o${k} = ${from} + ${int(t.ops[i + 2]!)}; if (o${k} >= end) return -1;`,
+        `let l${k} = b[o${k}], q${k} = o${k} + 1;`,
+        `if (l${k} === 255) { if (o${k} + 3 > end) return -1; l${k} = (b[o${k} + 1] << 8) | b[o${k} + 2]; q${k} = o${k} + 3; }`,
+        `const p${k} = q${k} + l${k}; if (p${k} + ${int(s)} > end) return -1;`,
+      );
+      continue;
+    }
     kind[s] = t.ops[i]!;
     off[s] = t.ops[i + 2]!;
     len[s] = t.ops[i + 3]!;
+    segOf[s] = seg;
   }
-  const B = (k: number): string => `b[p + ${int(k)}]`;
+  const recordEnd = `${base(seg)} + ${int(lastSegLen)}`;
   /** The byte expression reading slot s (as the interpreter's readRecord would). */
   const read = (s: number): string => {
+    const P = base(segOf[s]!);
+    const B = (k: number): string => `b[${P} + ${int(k)}]`;
     const o = off[s]!;
     switch (kind[s]) {
       case RD_UINT: {
@@ -115,12 +144,12 @@ export function recordSource(t: Template): string {
         return e;
       }
       case RD_OFFSET:
-        return `(p + ${int(o)})`;
+        return `(${P} + ${int(o)})`;
       case RD_MAC:
         return `(((${B(o)} << 8) | ${B(o + 1)}) * ${int(TWO32)} + (((${B(o + 2)} << 24) | (${B(o + 3)} << 16) | (${B(o + 4)} << 8) | ${B(o + 5)}) >>> 0))`;
       case RD_NTP_US:
       case RD_NTP_NS:
-        return `H.ntpMs(b, p + ${int(o)})`;
+        return `H.ntpMs(b, ${P} + ${int(o)})`;
       case RD_SECTION:
       default:
         throw new Error(`codegen: slot ${s} has no readable op`);
@@ -153,7 +182,7 @@ export function recordSource(t: Template): string {
   else if (has4) fallback = '4';
   if (h[I.S_IPVER]) L.push(`let fam = ${v(I.S_IPVER)}; if (fam !== 4 && fam !== 6) fam = ${fallback};`);
   else L.push(`const fam = ${fallback};`);
-  if (!has4 && !has6) L.push(`if (fam === 0) { d.noAddress(); return; }`);
+  if (!has4 && !has6) L.push(`if (fam === 0) { d.noAddress(); return ${recordEnd}; }`);
 
   // Sampling: in the record, else the record's sampler, else the domain's default, else 1.
   const rateTerms: string[] = [];
@@ -251,14 +280,58 @@ export function recordSource(t: Template): string {
   L.push(`r.time_end = te;`);
   L.push(`d.records.push(r);`);
 
+  // RFC 5103 biflow: the reverse direction as its own record when it carried traffic.
+  if (t.rBytesSlot >= 0 || t.rPktsSlot >= 0) {
+    const rb = t.rBytesSlot >= 0 ? v(t.rBytesSlot) : '0';
+    const rp = t.rPktsSlot >= 0 ? v(t.rPktsSlot) : '0';
+    L.push(`if (${rb} > 0 || ${rp} > 0) {`);
+    // not every field is assigned below: a reused record starts from emptyFlow()'s values
+    L.push(`const q = d.transient ? Object.assign(d.pooled().r, M.EMPTY) : H.emptyFlow();`);
+    for (const f of ['time_received', 'source_kind', 'exporter_addr', 'exporter_name', 'observation_domain']) L.push(`q.${f} = r.${f};`);
+    L.push(`q.sampling_rate = rate;`);
+    L.push(`q.family = fam;`);
+    L.push(`q.src_addr = r.dst_addr;`);
+    L.push(`q.dst_addr = r.src_addr;`);
+    L.push(`q.proto = proto;`);
+    L.push(`if (proto === 1 || proto === 58) q.dst_port = 0; else { q.src_port = r.dst_port; q.dst_port = r.src_port; }`);
+    L.push(`q.tcp_flags = ${h[I.R_TCP_FLAGS] ? `${v(I.R_TCP_FLAGS)} & 255` : '0'};`);
+    L.push(`q.in_if = r.out_if; q.out_if = r.in_if; q.src_asn = r.dst_asn; q.dst_asn = r.src_asn;`);
+    L.push(`q.src_mac = ${h[I.R_SRC_MAC] ? v(I.R_SRC_MAC) : 'r.dst_mac'};`);
+    L.push(`q.dst_mac = ${h[I.R_DST_MAC] ? v(I.R_DST_MAC) : 'r.src_mac'};`);
+    L.push(`q.direction = r.direction === 1 ? 2 : r.direction === 2 ? 1 : 0;`);
+    L.push(`q.peer_addr = q.direction === 1 ? q.src_addr : q.dst_addr;`);
+    L.push(`q.bytes = ${rb} * rate;`);
+    L.push(`q.packets = ${rp} * rate;`);
+    // The reverse times when the record has any, else the forward ones.
+    const rtime = (ms: number, s: number, dus: number): string => {
+      if (h[ms]) return v(ms);
+      if (h[s]) return `${v(s)} * 1000`;
+      if (h[dus]) return `Math.floor(ctx.exportMs - ${v(dus)} / 1000)`;
+      return '-1';
+    };
+    const rs = rtime(I.R_START_MS, I.R_START_S, I.R_START_DUS);
+    const re = rtime(I.R_END_MS, I.R_END_S, I.R_END_DUS);
+    if (rs === '-1' && re === '-1') L.push(`q.time_start = ts; q.time_end = te;`);
+    else {
+      L.push(`let rts = ${rs}; let rte = ${re};`);
+      L.push(`if (rts < 0 && rte < 0) { rts = ts; rte = te; } else if (rts < 0) rts = rte; else if (rte < 0) rte = rts;`);
+      L.push(`q.time_start = rts; q.time_end = rte;`);
+    }
+    L.push(`d.records.push(q);`);
+    L.push(`}`);
+  }
+  L.push(`return ${recordEnd};`);
+
   const decls = [...used].sort((a, b) => a - b).map((s) => `const v${int(s)} = ${read(s)};`);
-  return [...decls, ...L].join('\n');
+  return [...prologue, ...decls, ...L].join('\n');
 }
 
 /** Shared constants of the generated code (the interpreter's own). */
 export interface RecordConstants {
   MAPPED_ZERO: Uint8Array;
   ZERO16: Uint8Array;
+  /** emptyFlow()'s values, to reset a reused record. */
+  EMPTY: Readonly<FlowRecord>;
 }
 
 const cache = new Map<string, RecordFn>();
@@ -273,7 +346,7 @@ export function compileRecordFn(t: Template, M: RecordConstants): RecordFn {
   let fn = cache.get(src);
   if (fn === undefined) {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const factory = new Function('H', 'M', `"use strict";\nreturn function decodeRecord(d, b, p, dom) {\n${src}\n};`) as (
+    const factory = new Function('H', 'M', `"use strict";\nreturn function decodeRecord(d, b, p, dom, end) {\n${src}\n};`) as (
       h: typeof HELPERS,
       m: RecordConstants,
     ) => RecordFn;

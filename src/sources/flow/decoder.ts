@@ -233,8 +233,6 @@ function addr4(b: Uint8Array, o: number): Uint8Array {
   return put4(new Uint8Array(16), b, o);
 }
 const MAPPED_ZERO = addr4(new Uint8Array(4), 0);
-/** The interpreter's constants, shared with the generated record functions. */
-const CONSTANTS = { MAPPED_ZERO, ZERO16 };
 /** The IPv4 address at `o` of `b` as ::ffff:a.b.c.d in `a`. */
 function put4(a: Uint8Array, b: Uint8Array, o: number): Uint8Array {
   a.fill(0, 0, 10);
@@ -253,6 +251,8 @@ function put6(a: Uint8Array, b: Uint8Array, o: number): Uint8Array {
 }
 /** emptyFlow()'s values, to reset a reused record. */
 const EMPTY: Readonly<FlowRecord> = Object.freeze(emptyFlow());
+/** The interpreter's constants, shared with the generated record functions. */
+const CONSTANTS = { MAPPED_ZERO, ZERO16, EMPTY };
 function ntpMs(b: Uint8Array, o: number): number {
   const sec = u32(b, o);
   const frac = u32(b, o + 4);
@@ -710,13 +710,14 @@ export class FlowDecoder implements RecordHost {
       return -1;
     }
     let n = 0;
+    // A hot flow template gets its generated record function (codegen.ts); the others are interpreted.
+    let fn = t.fn;
+    if (fn === undefined && t.hits >= this.compileAfter) fn = t.fn = compilable(t) ? compileRecordFn(t, CONSTANTS) : null;
     if (t.fixed) {
       const L = t.minLen;
-      let fn = t.fn;
-      if (fn === undefined && t.hits >= this.compileAfter) fn = t.fn = compilable(t) ? compileRecordFn(t, CONSTANTS) : null;
       if (fn) {
         for (; end - p >= L; p += L) {
-          fn(this, b, p, dom);
+          fn(this, b, p, dom, end);
           n++;
         }
       } else {
@@ -725,21 +726,21 @@ export class FlowDecoder implements RecordHost {
           this.record(t, b, dom);
           n++;
         }
-        t.hits += n;
       }
       // Fewer than L bytes left: padding.
     } else {
       while (end - p >= t.minLen) {
-        const next = this.readRecord(t, b, p, end);
+        const next = fn ? fn(this, b, p, dom, end) : this.readRecord(t, b, p, end);
         if (next < 0) {
           if (!allZero(b, p, end)) this.err('bad-record');
           break;
         }
-        this.record(t, b, dom);
+        if (!fn) this.record(t, b, dom);
         n++;
         p = next;
       }
     }
+    if (!fn) t.hits += n;
     return n;
   }
 

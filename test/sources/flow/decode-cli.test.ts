@@ -64,6 +64,26 @@ describe('v6scope decode', () => {
     expect(text.stdout).toContain('flowStartMilliseconds');
   });
 
+  it('--stats marks the templates decoded by a generated function (hot ones), records unchanged', async () => {
+    const hot = path.join(dir, 'hot.pcap');
+    const w = PcapWriter.toFile(hot);
+    const tpl = set(2, ipfixTemplate(400, [[8, 4], [12, 4], [4, 1], [1, 4], [2, 4]]));
+    const rec = (i: number) => concat(ip4('192.0.2.1'), ip4(`198.51.100.${i % 250}`), u8(17), u32(100 + i), u32(1));
+    // 70 records with the interpreter, then (hot after 64) the next datagram's 3 with the generated function
+    const d1 = ipfixMessage({ exportTime: SECS, seq: 0, domain: 1 }, tpl, set(400, ...Array.from({ length: 70 }, (_, i) => rec(i))));
+    const d2 = ipfixMessage({ exportTime: SECS, seq: 70, domain: 1 }, set(400, rec(70), rec(71), rec(72)));
+    w.write(buildFrame({ src: '192.0.2.254', dst: '192.0.2.100', proto: 'udp', srcPort: 40001, dstPort: 4739, payload: d1 }), T0);
+    w.write(buildFrame({ src: '192.0.2.254', dst: '192.0.2.100', proto: 'udp', srcPort: 40001, dstPort: 4739, payload: d2 }), T0 + 1);
+    w.close();
+    const text = await runCli(['decode', hot, '--stats']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('template 400 (compiled):');
+    expect((await runCli(['decode', file, '--stats'])).stdout).not.toContain('(compiled)'); // one record per template: interpreted
+    const recs = (await runCli(['decode', hot])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { dst_addr: string; bytes: number; proto: number });
+    expect(recs).toHaveLength(73);
+    expect(recs.slice(68).map((r) => [r.dst_addr, r.bytes, r.proto])).toEqual([68, 69, 70, 71, 72].map((i) => [`198.51.100.${i}`, 100 + i, 17]));
+  });
+
   it('exit 2 for a missing file, 1 naming the file for a damaged capture', async () => {
     const missing = await runCli(['decode', path.join(dir, 'nope.pcap')]);
     expect(missing.code).toBe(2);
