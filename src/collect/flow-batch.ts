@@ -49,7 +49,11 @@ function genEncode(): EncodeRow {
   const lines: string[] = [];
   FIELDS.forEach((f, k) => {
     const v = `r[${JSON.stringify(f.name)}]`;
-    if (f.kind === 'addr') lines.push(`{ const a = ${v}; if (a.length === 16) cols[${k}].set(a, i * 16); else cols[${k}].set(Z, i * 16); }`);
+    // 16 byte stores: about twice as fast as TypedArray.set for so few bytes (bench/work/enc-micro.mjs: ~225 against ~430 ns per row)
+    if (f.kind === 'addr') {
+      const copy = Array.from({ length: 16 }, (_, j) => `c[o + ${j}] = a[${j}];`).join(' ');
+      lines.push(`{ const x = ${v}; const a = x.length === 16 ? x : Z; const c = cols[${k}]; const o = i * 16; ${copy} }`);
+    }
     else if (f.kind === 'string') lines.push(`{ const s = ${v}; cols[${k}][i] = s === '' ? 0 : str(${k}, s); }`);
     else lines.push(`cols[${k}][i] = ${v};`);
   });

@@ -92,6 +92,7 @@ const portOf = (h: ServeHandle): { host: string; port: number } => ({ host: '127
 
 describe('columnar flow batches', () => {
   it('round-trip every field kind exactly (addresses, strings, 48-bit MACs, large counters)', () => {
+    const POOL = Uint8Array.from({ length: 32 }, (_, j) => 0x20 + j * 7);
     const recs: FlowRecord[] = [];
     for (let i = 0; i < 300; i++) {
       const r = emptyFlow();
@@ -103,6 +104,8 @@ describe('columnar flow batches', () => {
       r.family = i % 2 ? 4 : 6;
       r.src_addr = parseIP(i % 2 ? `10.0.${i >> 8}.${i & 255}` : `2001:db8::${i.toString(16)}`).addr;
       r.dst_addr = parseIP('2001:db8:ffff::1').addr;
+      // a view into a larger buffer at an odd offset (decodeBatch's own addresses are such views)
+      r.peer_addr = i % 3 ? POOL.subarray(i % 5, (i % 5) + 16) : r.src_addr;
       r.src_port = 65535 - i;
       r.proto = 6;
       r.in_if = 4_000_000_000 + i;
