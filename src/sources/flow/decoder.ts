@@ -225,6 +225,10 @@ function wireKey(b: Uint8Array, from: number, to: number): string {
   for (let i = from; i < to; i++) s += String.fromCharCode(b[i]!);
   return s;
 }
+function equal16(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 15; i >= 0; i--) if (a[i] !== b[i]) return false;
+  return true;
+}
 function isZero(b: Uint8Array, o: number, len: number): boolean {
   for (let i = 0; i < len; i++) if (b[o + i] !== 0) return false;
   return true;
@@ -292,6 +296,8 @@ export class FlowDecoder implements RecordHost {
   /** Records of the call in progress. */
   private out: FlowRecord[] = [];
   private exp: ExporterState = new ExporterState(ZERO16);
+  /** The exporter of the previous datagram (exporters are never removed). */
+  private lastExporter: ExporterState | null = null;
   private hadError = false;
 
   constructor(opts: FlowDecoderOptions = {}) {
@@ -342,6 +348,9 @@ export class FlowDecoder implements RecordHost {
   private exporterFor(addrIn: Uint8Array): ExporterState | null {
     let addr = addrIn;
     if (!(addr instanceof Uint8Array) || addr.length !== 16) addr = addr instanceof Uint8Array && addr.length === 4 ? addr4(addr, 0) : ZERO16;
+    // Datagrams come in runs from one exporter: the last one is checked by its 16 bytes first.
+    const last = this.lastExporter;
+    if (last !== null && equal16(last.addr, addr)) return last;
     const key = wireKey(addr, 0, 16);
     let e = this.exporters.get(key);
     if (!e) {
@@ -349,6 +358,7 @@ export class FlowDecoder implements RecordHost {
       e = new ExporterState(addr.slice());
       this.exporters.set(key, e);
     }
+    this.lastExporter = e;
     return e;
   }
 
