@@ -66,19 +66,21 @@ const TWO32 = 0x1_0000_0000;
 const MAX_U32 = 0xffff_ffff;
 const NTP_OFFSET_S = 2_208_988_800;
 
-/** Helpers the generated code calls (kept identical to the interpreter's). */
-const HELPERS = {
-  emptyFlow,
-  ntpMs(b: Uint8Array, o: number): number {
-    const sec = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-    const frac = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0;
-    return (sec - NTP_OFFSET_S) * 1000 + Math.floor((frac * 1000) / TWO32);
-  },
-  clampRate(rate: number): number {
-    if (!(rate >= 1)) return 1;
-    return Math.min(MAX_U32, Math.round(rate));
-  },
-};
+/** An NTP 64-bit timestamp at `o` → epoch ms (dateTimeMicro/Nanoseconds). */
+export function ntpMs(b: Uint8Array, o: number): number {
+  const sec = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  const frac = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0;
+  return (sec - NTP_OFFSET_S) * 1000 + Math.floor((frac * 1000) / TWO32);
+}
+
+/** A sampling rate as stored: 1 for none, 0 or nonsense; whole; at most 2^32 - 1. */
+export function clampRate(rate: number): number {
+  if (!(rate >= 1)) return 1;
+  return Math.min(MAX_U32, Math.round(rate));
+}
+
+/** Helpers the generated code calls (the interpreter's own). */
+const HELPERS = { emptyFlow, ntpMs, clampRate };
 
 /** Whether a template is decoded by a generated function (see the module comment). */
 export function compilable(t: Template): boolean {

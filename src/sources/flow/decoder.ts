@@ -15,7 +15,7 @@ import { DECODE_IP, LINKTYPE, PacketDecoder, type PacketInfo } from '../packets/
 import * as I from './ie.js';
 import { RD_MAC, RD_NTP_NS, RD_NTP_US, RD_OFFSET, RD_SECTION, RD_UINT, ieName } from './ie.js';
 import { SequenceTracker, type SequenceStats } from './sequence.js';
-import { compilable, compileRecordFn, type PooledRecord, type RecordDomain, type RecordHost } from './codegen.js';
+import { clampRate, compilable, compileRecordFn, ntpMs, type PooledRecord, type RecordDomain, type RecordHost } from './codegen.js';
 import { compileTemplate, RD_VARLEN, type Template, type TemplateField } from './template.js';
 
 /** Four big-endian 32-bit words (PacketInfo's address form) → 16 bytes. */
@@ -187,7 +187,6 @@ class ExporterState {
 }
 
 const ZERO16 = new Uint8Array(16);
-const NTP_OFFSET_S = 2_208_988_800;
 const TWO32 = 0x1_0000_0000;
 const MAX_U32 = 0xffff_ffff;
 const MAX_SAMPLERS = 1024;
@@ -257,11 +256,6 @@ function put6(a: Uint8Array, b: Uint8Array, o: number): Uint8Array {
 const EMPTY: Readonly<FlowRecord> = Object.freeze(emptyFlow());
 /** The interpreter's constants, shared with the generated record functions. */
 const CONSTANTS = { MAPPED_ZERO, ZERO16, EMPTY };
-function ntpMs(b: Uint8Array, o: number): number {
-  const sec = u32(b, o);
-  const frac = u32(b, o + 4);
-  return (sec - NTP_OFFSET_S) * 1000 + Math.floor((frac * 1000) / TWO32);
-}
 
 /** Context of the message being decoded (v9/IPFIX). */
 interface Ctx {
@@ -1221,10 +1215,6 @@ export class FlowDecoder implements RecordHost {
   }
 }
 
-function clampRate(rate: number): number {
-  if (!(rate >= 1)) return 1;
-  return Math.min(MAX_U32, Math.round(rate));
-}
 
 function isMappedAddr(a: Uint8Array): boolean {
   for (let i = 0; i < 10; i++) if (a[i] !== 0) return false;
