@@ -93,7 +93,7 @@ function int(n: number): string {
   return String(n);
 }
 
-/** The source of a template's record function (the body of `function (d, b, p, dom)`). */
+/** The source of a template's record function (the body of `function (d, b, p, dom, end)`, see RecordFn). */
 export function recordSource(t: Template): string {
   if (!compilable(t)) throw new Error(`template ${t.id} is not compilable`);
   const h = t.has;

@@ -6,7 +6,9 @@
  *   the system-init time live there; `snapshot()`/`restore()` persist them as JSON.
  * - `decode()` never throws: every rejected datagram, set or record is counted by kind in the
  *   exporter's stats (`stats()`).
- * - Each template is compiled once into a flat op list with fixed offsets (template.ts).
+ * - Each template is compiled once into a flat op list with fixed offsets (template.ts), which an
+ *   interpreter runs per record; a flow template that has decoded `compileAfter` records gets a
+ *   generated function instead (codegen.ts), which makes the same records.
  * - Counters are scaled by the sampling rate once, here; the rate is kept in `sampling_rate`.
  */
 import { emptyFlow, type FlowRecord, type SourceKind } from '../../schema/fields.js';
