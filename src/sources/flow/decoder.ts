@@ -89,7 +89,7 @@ export interface TemplateDump {
   scopeCount: number;
   version: 9 | 10;
   fields: { id: number; enterprise: number; length: number; name: string }[];
-  /** Decoded by a generated function (a hot flow template of fixed length), not by the interpreter. */
+  /** Decoded by a generated function (a hot flow template without packet sections), not by the interpreter. */
   compiled: boolean;
 }
 
@@ -307,8 +307,7 @@ export class FlowDecoder implements RecordHost {
     this.compileAfter = opts.compileAfter ?? 64;
   }
 
-  /** The next reusable record of this call (transient mode); its fields still hold an earlier flow's values. */
-  /** @internal (RecordHost) */
+  /** @internal (RecordHost) The next reusable record of this call (transient mode); its fields still hold an earlier flow's values. */
   pooled(): PooledRecord {
     let p = this.pool[this.poolUsed];
     if (p === undefined) this.pool.push((p = { r: emptyFlow(), src: new Uint8Array(16), dst: new Uint8Array(16) }));
