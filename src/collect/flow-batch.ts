@@ -49,7 +49,7 @@ function genEncode(): EncodeRow {
   const lines: string[] = [];
   FIELDS.forEach((f, k) => {
     const v = `r[${JSON.stringify(f.name)}]`;
-    // 16 byte stores: about twice as fast as TypedArray.set for so few bytes (bench/work/enc-micro.mjs: ~225 against ~430 ns per row)
+    // 16 byte stores: about twice as fast as TypedArray.set for so few bytes (bench/RESULTS.md, "Generated record functions per template")
     if (f.kind === 'addr') {
       const copy = Array.from({ length: 16 }, (_, j) => `c[o + ${j}] = a[${j}];`).join(' ');
       lines.push(`{ const x = ${v}; const a = x.length === 16 ? x : Z; const c = cols[${k}]; const o = i * 16; ${copy} }`);

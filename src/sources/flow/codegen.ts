@@ -342,6 +342,7 @@ const CACHE_MAX = 1024;
 /**
  * The generated record function of a template. Templates of the same shape (many exporters of one
  * model, template refreshes under new IDs) share one function: the cache is keyed by its source.
+ * A cached function keeps the `M` it was made with: every caller passes the decoder's constants.
  */
 export function compileRecordFn(t: Template, M: RecordConstants): RecordFn {
   const src = recordSource(t);
