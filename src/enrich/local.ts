@@ -47,21 +47,56 @@ export interface LocalEnricherOptions {
 
 const ICMP = 1;
 const ICMPV6 = 58;
+/** LocalEnricher's first-byte verdicts. */
+const NONE = 0;
+const CHECK = 1;
+const ALL = 2;
 
 export class LocalEnricher {
   readonly prefixes: readonly Prefix[];
   private readonly gatewayMacs = new Set<number>();
 
+  /**
+   * Per family, a verdict by the address's first byte (IPv4: its first octet; IPv6: byte 0):
+   * NONE no prefix can contain it, ALL a prefix of at most 8 bits contains it, else CHECK the
+   * family's longer prefixes (`longer`). Most addresses are decided by one lookup.
+   */
+  private readonly firstByte4 = new Uint8Array(256);
+  private readonly firstByte6 = new Uint8Array(256);
+  private readonly longer4: Prefix[] = [];
+  private readonly longer6: Prefix[] = [];
+
   constructor(opts: LocalEnricherOptions = {}) {
     const texts = [...(opts.defaults === false ? [] : DEFAULT_LOCAL_PREFIXES), ...(opts.localPrefixes ?? [])];
     this.prefixes = texts.map((t) => parsePrefix(t));
+    for (const p of this.prefixes) {
+      const table = p.family === 4 ? this.firstByte4 : this.firstByte6;
+      const first = p.addr[p.family === 4 ? 12 : 0]!;
+      if (p.length <= 8) {
+        const mask = (0xff00 >> p.length) & 0xff;
+        for (let v = 0; v < 256; v++) if ((v & mask) === (first & mask)) table[v] = ALL;
+      } else {
+        (p.family === 4 ? this.longer4 : this.longer6).push(p);
+        if (table[first] === NONE) table[first] = CHECK;
+      }
+    }
   }
 
-  /** Whether the address (16 bytes at `offset` of `addr`) is local. */
+  /**
+   * Whether the address (16 bytes at `offset` of `addr`) is local. Decided by the first byte when
+   * it can be (firstByte4/6: NONE no prefix can hold it, ALL a prefix of at most 8 bits does, CHECK
+   * the family's longer prefixes decide); an IPv4 address must be IPv4-mapped (::ffff:a.b.c.d).
+   */
   isLocal(addr: Uint8Array, family: 4 | 6, offset = 0): boolean {
-    for (const p of this.prefixes) {
-      if (p.family === family && prefixContains(p, addr, family, offset)) return true;
-    }
+    let verdict: number;
+    if (family === 6) verdict = this.firstByte6[addr[offset]!]!;
+    else if (family === 4) {
+      for (let i = 0; i < 10; i++) if (addr[offset + i] !== 0) return false;
+      if (addr[offset + 10] !== 0xff || addr[offset + 11] !== 0xff) return false;
+      verdict = this.firstByte4[addr[offset + 12]!]!;
+    } else return false;
+    if (verdict !== CHECK) return verdict === ALL;
+    for (const p of family === 4 ? this.longer4 : this.longer6) if (prefixContains(p, addr, family, offset)) return true;
     return false;
   }
 
@@ -150,7 +185,7 @@ export class LocalEnricher {
       const dict = r.batch.dicts[F.device_id]!;
       let index = this.dictIndex.get(dict);
       if (!index) this.dictIndex.set(dict, (index = new Map(dict.map((s, i) => [s, i]))));
-      const ids = this.deviceIds.use(dict);
+      const ids = this.deviceIds;
       const code = codes[x]!;
       const given = r.directions;
       for (let i = r.from; i < r.to; i++) {
@@ -167,18 +202,16 @@ export class LocalEnricher {
         if (deviceIsSrc !== null) {
           const mac = deviceIsSrc ? sm[i]! : dm[i]!;
           const a = deviceIsSrc ? src : dst;
-          // an address-identified device seen earlier in this dictionary: its index without formatting
-          let ix = mac !== 0 ? -1 : ids.get(a, o, f);
-          if (ix < 0) {
-            const id = mac !== 0 ? formatMac(mac) : formatIP(addrAt(a, o, SCRATCH), f);
+          let ix: number;
+          if (mac !== 0) {
+            const id = formatMac(mac);
             ix = index.get(id) ?? -1;
             if (ix < 0) {
               ix = dict.length;
               dict.push(id);
               index.set(id, ix);
             }
-            if (mac === 0) ids.set(a, o, f, ix);
-          }
+          } else ix = ids.indexOf(a, o, f, dict);
           dev[i] = ix;
         }
         svc[i] = servicePortOf(proto[i]!, sp[i]!, dp[i]!, direction);
@@ -186,8 +219,8 @@ export class LocalEnricher {
     });
   }
 
-  /** Address → device id index in the current dictionary (saves formatting repeated addresses). */
-  private readonly deviceIds = new AddressIndexCache();
+  /** Address-identified device ids and their indexes in the dictionary being filled. */
+  private readonly deviceIds = new DeviceIdCache();
 
   /** Per columnar dictionary of device ids, its values' indexes (dictionaries only grow). */
   private readonly dictIndex = new WeakMap<string[], Map<string, number>>();
@@ -197,53 +230,62 @@ export class LocalEnricher {
 const SCRATCH = new Uint8Array(16);
 
 /**
- * A direct-mapped cache from an address (16 bytes and family) to its index in one string
- * dictionary: 65,536 slots, an entry replaced by the next address hashing to its slot. Entries
- * belong to the dictionary given to `use`; another dictionary invalidates them all (a generation).
+ * Address-identified device ids for columnar batches: a direct-mapped cache from an address (16
+ * bytes and family) to its id text, 65,536 slots (an entry is replaced by the next address hashing
+ * to its slot), kept across batches, so an address is formatted once while it stays cached. Each
+ * slot also remembers the id's index in the dictionary of the batch being enriched (a generation per
+ * dictionary), so a row whose device already has an entry in this dictionary costs a hash and a
+ * compare. An id is added to a dictionary without looking it up there: the same address always
+ * takes the same slot, so a dictionary gets an id twice only when its address was replaced in the
+ * slot and came back (two indexes with the same text: the same value to every reader).
  */
-class AddressIndexCache {
+class DeviceIdCache {
   private static readonly SLOTS = 1 << 16;
-  private readonly keys = new Uint8Array(AddressIndexCache.SLOTS * 16);
-  private readonly fams = new Uint8Array(AddressIndexCache.SLOTS);
-  private readonly ixs = new Int32Array(AddressIndexCache.SLOTS);
-  private readonly gens = new Uint32Array(AddressIndexCache.SLOTS);
-  private gen = 1;
+  private readonly keys = new Uint8Array(DeviceIdCache.SLOTS * 16);
+  private readonly fams = new Uint8Array(DeviceIdCache.SLOTS);
+  private readonly texts: string[] = new Array<string>(DeviceIdCache.SLOTS).fill('');
+  private readonly ixs = new Int32Array(DeviceIdCache.SLOTS);
+  private readonly gens = new Uint32Array(DeviceIdCache.SLOTS);
+  private gen = 0;
   private dict: readonly string[] | null = null;
-
-  use(dict: readonly string[]): this {
-    if (dict !== this.dict) {
-      this.dict = dict;
-      this.gen++;
-    }
-    return this;
-  }
 
   private slot(a: Uint8Array, o: number): number {
     let h = 0x811c9dc5;
     for (let b = 0; b < 16; b++) h = Math.imul(h ^ a[o + b]!, 0x01000193);
-    return (h ^ (h >>> 16)) & (AddressIndexCache.SLOTS - 1);
+    return (h ^ (h >>> 16)) & (DeviceIdCache.SLOTS - 1);
   }
 
-  /** The index cached for the 16 bytes at `o` of `a` with family `f`, or -1. */
-  get(a: Uint8Array, o: number, f: number): number {
-    const s = this.slot(a, o);
-    if (this.gens[s] !== this.gen || this.fams[s] !== f) return -1;
-    const k = s * 16;
-    for (let b = 0; b < 16; b++) if (this.keys[k + b] !== a[o + b]) return -1;
-    return this.ixs[s]!;
-  }
-
-  set(a: Uint8Array, o: number, f: number, ix: number): void {
+  /** The index in `dict` of the id of the address at `o` of `a` (family `f`), added when missing. */
+  indexOf(a: Uint8Array, o: number, f: number, dict: string[]): number {
+    if (dict !== this.dict) {
+      this.dict = dict;
+      this.gen++;
+    }
     const s = this.slot(a, o);
     const k = s * 16;
-    for (let b = 0; b < 16; b++) this.keys[k + b] = a[o + b]!;
-    this.fams[s] = f;
+    let hit = this.fams[s] === f;
+    if (hit) {
+      for (let b = 0; b < 16; b++) {
+        if (this.keys[k + b] !== a[o + b]) {
+          hit = false;
+          break;
+        }
+      }
+    }
+    if (hit) {
+      if (this.gens[s] === this.gen) return this.ixs[s]!;
+    } else {
+      for (let b = 0; b < 16; b++) this.keys[k + b] = a[o + b]!;
+      this.fams[s] = f;
+      this.texts[s] = formatIP(addrAt(a, o, SCRATCH), f as 4 | 6);
+    }
+    const ix = dict.length;
+    dict.push(this.texts[s]!);
     this.ixs[s] = ix;
     this.gens[s] = this.gen;
+    return ix;
   }
-
 }
-
 
 function directionOf(code: number): number {
   return code === 1 ? Direction.outbound : code === 2 ? Direction.inbound : Direction.unknown;

@@ -10,6 +10,7 @@ import { decodeBatch, encodeBatch, type ColumnarBatch } from '../../src/collect/
 import { LocalEnricher } from '../../src/enrich/local.js';
 import { formatIP, parseIP } from '../../src/net/ip.js';
 import { parseMac } from '../../src/net/mac.js';
+import { parsePrefix, prefixContains } from '../../src/net/prefix.js';
 import { emptyFlow, FIELDS, type FlowRecord } from '../../src/schema/fields.js';
 
 const ADDRS = [
@@ -102,5 +103,66 @@ describe('LocalEnricher.enrichColumnar', () => {
     const [first] = decodeBatch(b);
     expect(first!.device_id).toBe('02:00:00:00:00:0a'); // the laptop, not the router
     expect(formatIP(first!.peer_addr, 4)).toBe('192.168.1.1');
+  });
+
+  it('keeps device ids right across many batches, a cache smaller than the addresses, and a batch split around another', () => {
+    // 150,000 distinct local addresses (more than the 65,536 cached), each flow once or twice
+    const r = rng(7);
+    const opts = { localPrefixes: ['2001:db8:4a1::/48'] };
+    const sent: FlowRecord[] = [];
+    for (let i = 0; i < 200_000; i++) {
+      const v4 = r() < 0.5;
+      const host = i < 150_000 ? i : Math.floor(r() * 150_000);
+      const local = v4 ? parseIP(`10.${(host >> 16) & 255}.${(host >> 8) & 255}.${host & 255}`) : parseIP(`2001:db8:4a1:${(host >> 16).toString(16)}::${(host & 0xffff).toString(16)}`);
+      const remote = parseIP(v4 ? '203.0.113.5' : '3fff::1');
+      const out = r() < 0.5;
+      sent.push({ ...emptyFlow(), family: v4 ? 4 : 6, src_addr: out ? local.addr : remote.addr, dst_addr: out ? remote.addr : local.addr, proto: 6, src_port: out ? 40000 : 443, dst_port: out ? 443 : 40000, flows: 1 });
+    }
+    const byRecords = sent.map((f) => ({ ...f }));
+    new LocalEnricher(opts).enrich(byRecords);
+    const batches: ColumnarBatch[] = [];
+    for (let i = 0; i < sent.length; i += 4096) batches.push(encodeBatch(sent.slice(i, i + 4096)).batch);
+    const e = new LocalEnricher(opts);
+    // batch 0 is enriched in two parts with batch 1 between them (its dictionary is left and visited again)
+    e.enrichColumnar([{ batch: batches[0]!, from: 0, to: 2000 }]);
+    e.enrichColumnar([{ batch: batches[1]!, from: 0, to: batches[1]!.n }]);
+    e.enrichColumnar([{ batch: batches[0]!, from: 2000, to: batches[0]!.n }]);
+    for (let k = 2; k < batches.length; k += 30) e.enrichColumnar(batches.slice(k, k + 30).map((b) => ({ batch: b, from: 0, to: b.n })));
+    const byColumns = batches.flatMap((b) => decodeBatch(b));
+    expect(new Set(byRecords.map((f) => f.device_id)).size).toBeGreaterThan(140_000); // ~150,000 hosts
+    for (let i = 0; i < sent.length; i++) {
+      if (byColumns[i]!.device_id !== byRecords[i]!.device_id) expect(text(byColumns[i]!), `flow ${i}`).toEqual(text(byRecords[i]!));
+    }
+  });
+});
+
+describe('LocalEnricher.isLocal', () => {
+  it('equals a scan of every prefix, for addresses in, near and outside prefixes of every length', () => {
+    const r = rng(11);
+    const byte = () => Math.floor(r() * 256);
+    for (let round = 0; round < 40; round++) {
+      const texts: string[] = [];
+      for (let k = 0; k < 1 + Math.floor(r() * 6); k++) {
+        if (r() < 0.5) texts.push(`${byte()}.${byte()}.${byte()}.${byte()}/${Math.floor(r() * 33)}`);
+        else texts.push(`${formatIP(Uint8Array.from({ length: 16 }, byte), 6)}/${Math.floor(r() * 129)}`);
+      }
+      const masked = texts.map((t) => {
+        const p = parsePrefix(t);
+        return `${formatIP(p.addr, p.family)}/${p.length}`;
+      });
+      const defaults = r() < 0.5;
+      const e = new LocalEnricher({ localPrefixes: masked, defaults });
+      const naive = (a: Uint8Array, f: number, o: number) => e.prefixes.some((p) => p.family === f && prefixContains(p, a, f as 4 | 6, o));
+      const buf = new Uint8Array(64);
+      for (let i = 0; i < 3000; i++) {
+        const o = 16 * Math.floor(r() * 4);
+        const p = e.prefixes[Math.floor(r() * e.prefixes.length)]!;
+        // a prefix's address with random host bits, a bit flipped, or random bytes; IPv4 mostly mapped
+        for (let b = 0; b < 16; b++) buf[o + b] = r() < 0.7 ? p.addr[b]! : byte();
+        if (r() < 0.3) buf[o + Math.floor(r() * 16)]! ^= 1 << Math.floor(r() * 8);
+        const f = r() < 0.05 ? 0 : r() < 0.5 ? 4 : 6;
+        expect(e.isLocal(buf, f as 4 | 6, o), `${formatIP(buf.subarray(o, o + 16), 6)} family ${f} in ${masked.join(' ')}`).toBe(naive(buf, f, o));
+      }
+    }
   });
 });
