@@ -10,6 +10,10 @@
  * records; for other stores, or a batch that also holds records, they become records when their
  * turn comes.
  *
+ * A store with an `appendUnit` (DuckDB: its row group, 122,880 rows) gets batches of a multiple of
+ * it: `maxFlows` is rounded down to one when it is at least one unit, so at high rates every
+ * append is made of whole row groups (written straight to the file, not through the WAL).
+ *
  * The queue is bounded in batches, in flows and in memory. Waiting columnar flows count
  * COLUMNAR_ROW_BYTES each, flows handed over as records (live capture) RECORD_BYTES each. So the
  * same memory holds ~5x more columnar flows — time to ride out DuckDB's checkpoints (commits of
@@ -123,7 +127,12 @@ export class StoreWriter {
   };
   private readonly warn: ((line: string) => void) | null;
 
+  /** Flows per batch: `maxFlows`, rounded down to a multiple of the store's `appendUnit` when at least one. */
+  readonly maxFlows: number;
+
   constructor(private readonly opts: StoreWriterOptions) {
+    const unit = opts.store.appendUnit ?? 0;
+    this.maxFlows = unit > 0 && opts.maxFlows >= unit ? Math.floor(opts.maxFlows / unit) * unit : opts.maxFlows;
     this.warn = opts.warn === undefined ? (l) => process.stderr.write(`v6scope: ${l}\n`) : opts.warn;
     const tick = Math.max(5, Math.min(opts.maxDelayMs / 4, 250));
     this.timer = setInterval(() => this.checkDelay(), tick);
@@ -145,7 +154,7 @@ export class StoreWriter {
   add(records: readonly FlowRecord[]): void {
     const n = records.length;
     if (!this.admit(n)) return;
-    const max = this.opts.maxFlows;
+    const max = this.maxFlows;
     let cur = this.current;
     if (cur.n === 0) this.currentSince = Date.now();
     for (let i = 0; i < n; i++) {
@@ -167,7 +176,7 @@ export class StoreWriter {
   addColumnar(batch: ColumnarBatch): void {
     const n = batch.n;
     if (!this.admit(n)) return;
-    const max = this.opts.maxFlows;
+    const max = this.maxFlows;
     let i = 0;
     while (i < n) {
       const cur = this.current;

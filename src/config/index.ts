@@ -155,7 +155,7 @@ export function defaultConfig(): Config {
       },
     },
     retention: { ...DEFAULT_RETENTION, interval: 60 * MINUTE },
-    batch: { max_flows: 32_768, max_delay: 1 * SECOND, max_pending: 8, max_pending_flows: 262_144, max_pending_memory: 128 * 2 ** 20 },
+    batch: { max_flows: 122_880, max_delay: 1 * SECOND, max_pending: 8, max_pending_flows: 262_144, max_pending_memory: 128 * 2 ** 20 },
     state: { save_interval: 10 * SECOND },
     api: defaultApiConfig(),
   };

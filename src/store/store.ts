@@ -42,6 +42,12 @@ export interface FlowStore {
    * (stores that can read the collector's columnar form without records: DuckDB).
    */
   appendColumnar?(ranges: readonly ColumnarRange[]): Promise<void>;
+  /**
+   * Rows per append that the store writes most cheaply, when an append holds a multiple of it
+   * (DuckDB: one row group — a transaction's full row groups go compressed straight into the file
+   * instead of through the WAL). The store writer cuts its batches at multiples of it.
+   */
+  readonly appendUnit?: number;
   /** Answer a query from the coarsest table that can. */
   query(q: Query): Promise<QueryResult>;
   /** Earliest and latest time_received stored, or null when empty. */

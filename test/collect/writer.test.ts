@@ -56,6 +56,21 @@ describe('store writer', () => {
     expect(w.stats()).toMatchObject({ received: 250, stored: 250, droppedFlows: 0, batchesStored: 3 });
   });
 
+  it("cuts batches at multiples of the store's append unit when maxFlows is at least one", async () => {
+    const sizes = async (unit: number | undefined, maxFlows: number): Promise<number[]> => {
+      const got: number[] = [];
+      const st = { ...slowStore(0), appendUnit: unit, append: async (b: readonly FlowRecord[]) => void got.push(b.length) };
+      const w = new StoreWriter({ store: st, maxFlows, maxDelayMs: 10_000, maxPending: 100, warn: null });
+      w.add(flows(1000));
+      await w.close();
+      return got;
+    };
+    expect(await sizes(100, 250)).toEqual([200, 200, 200, 200, 200]); // rounded down to 2 units
+    expect(await sizes(100, 100)).toEqual([100, 100, 100, 100, 100, 100, 100, 100, 100, 100]);
+    expect(await sizes(100, 60)).toEqual([60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 40]); // below one unit: as given
+    expect(await sizes(undefined, 250)).toEqual([250, 250, 250, 250]);
+  });
+
   it('counts dropped batches and failed appends; never loses a flow silently', async () => {
     const st = slowStore(100, 3);
     const warnings: string[] = [];

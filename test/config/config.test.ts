@@ -23,7 +23,7 @@ describe('configuration', () => {
     const c = defaultConfig();
     expect(c.store.kind).toBe('duckdb');
     expect(c.retention.raw).toBe(30 * 86_400_000);
-    expect(c.batch).toEqual({ max_flows: 32_768, max_delay: 1000, max_pending: 8, max_pending_flows: 262_144, max_pending_memory: 128 * 2 ** 20 });
+    expect(c.batch).toEqual({ max_flows: 122_880, max_delay: 1000, max_pending: 8, max_pending_flows: 262_144, max_pending_memory: 128 * 2 ** 20 });
   });
 
   it('reads every section', () => {

@@ -8,7 +8,7 @@
  * DuckDB's own text conversion and compared field by field with the records sent, over several
  * data chunks (one chunk object is reused, so a value left over from an earlier chunk would show).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -316,5 +316,36 @@ describe('DuckDB columnar appends from columnar batches', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe("DuckDB's append unit", () => {
+  // The store writer cuts batches at multiples of appendUnit because DuckDB writes a transaction's
+  // whole row groups into the file, leaving only their block pointers in the WAL. If DuckDB's row
+  // group were another size, or that path were gone, an append of one unit would fill the WAL.
+  it('an append of one unit leaves the WAL almost empty; one row less writes the rows into it', async () => {
+    const walAfter = async (rows: number): Promise<number> => {
+      const file = path.join(dir, `unit-${rows}.duckdb`);
+      const store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+      try {
+        expect(store.appendUnit).toBe(122_880);
+        const a = parseIP('2001:db8::1').addr;
+        const flows = Array.from({ length: rows }, (_, i) => ({ ...emptyFlow(), time_received: T0 + i, family: 6, src_addr: a, dst_addr: a, bytes: i, packets: 1, flows: 1, device_id: `d${i % 5000}` }));
+        const { batch } = encodeBatch(flows);
+        await store.appendColumnar!([{ batch, from: 0, to: batch.n }]);
+        return statSync(`${file}.wal`, { throwIfNoEntry: false })?.size ?? 0;
+      } finally {
+        await store.close();
+      }
+    };
+    expect(await walAfter(122_880)).toBeLessThan(256 * 1024);
+    expect(await walAfter(122_879)).toBeGreaterThan(4 * 1024 * 1024);
+    // DuckDB's own view of the file: one row group of exactly one unit
+    const inst = await DuckDBInstance.create(path.join(dir, 'unit-122880.duckdb'));
+    const c = await inst.connect();
+    const groups = (await c.runAndReadAll(`SELECT row_group_id, sum("count")::INTEGER FROM pragma_storage_info('raw') WHERE column_name = 'time_received' AND segment_type <> 'VALIDITY' GROUP BY row_group_id`)).getRowsJS();
+    c.closeSync();
+    inst.closeSync();
+    expect(groups).toEqual([[0n, 122_880]]);
   });
 });

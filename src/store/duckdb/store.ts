@@ -100,8 +100,18 @@ export interface DuckDBStoreOptions {
   checkpointThreshold?: string;
 }
 
+/**
+ * DuckDB's row group (its default `row_group_size`, which this store never changes). A transaction
+ * that appends whole row groups has them compressed and written to the file as they fill, and its
+ * commit puts only their block pointers in the WAL; rows short of a row group are written into the
+ * WAL and compressed again at the checkpoint. A million flows stored in transactions of 122,880 rows
+ * cost DuckDB ~3.3 CPU-µs per row against ~6.3 in transactions of 32,768 (bench/RESULTS.md).
+ */
+export const DUCKDB_ROW_GROUP = 122_880;
+
 class DuckDBStore implements FlowStore {
   readonly kind = 'duckdb';
+  readonly appendUnit = DUCKDB_ROW_GROUP;
   private readonly specs: TableSpec[];
   private retainedFrom = new Map<string, number>();
   private chain: Promise<unknown> = Promise.resolve();
