@@ -105,7 +105,8 @@ export interface DuckDBStoreOptions {
  * that appends whole row groups has them compressed and written to the file as they fill, and its
  * commit puts only their block pointers in the WAL; rows short of a row group are written into the
  * WAL and compressed again at the checkpoint. A million flows stored in transactions of 122,880 rows
- * cost DuckDB ~3.3 CPU-µs per row against ~6.3 in transactions of 32,768 (bench/RESULTS.md).
+ * cost DuckDB 3.3–3.5 CPU-µs per row against 4.7–6.3 in transactions of 32,768
+ * (bench/duckdb-txn-size.mjs; bench/RESULTS.md).
  */
 export const DUCKDB_ROW_GROUP = 122_880;
 
