@@ -34,8 +34,10 @@ const value = (f) => {
     case 'source_kind': return `'ipfix'`;
     case 'exporter_name': return `'r1'`;
     case 'family': return `CASE WHEN n % 8 < 5 THEN 4 ELSE 6 END`;
-    case 'src_addr': case 'dst_addr': case 'peer_addr':
-      return `CASE WHEN n % 8 < 5 THEN (281470681743360 + (${h(f.name.length)} % 4294967296))::UHUGEINT ELSE (42540766411282592856903984951653826560::UHUGEINT + (${h(f.name.length + 7)} % 18446744073709551615)::UHUGEINT) END`;
+    case 'src_addr': case 'dst_addr': case 'peer_addr': {
+      const k = { src_addr: 1, dst_addr: 2, peer_addr: 3 }[f.name];
+      return `CASE WHEN n % 8 < 5 THEN (281470681743360 + (${h(k)} % 4294967296))::UHUGEINT ELSE (42540766411282592856903984951653826560::UHUGEINT + (${h(k + 7)} % 18446744073709551615)::UHUGEINT) END`;
+    }
     case 'exporter_addr': return `281473902968833::UHUGEINT`;
     case 'device_id': return `CASE WHEN n % 8 < 5 THEN '10.0.' || (n % 30000 // 256) || '.' || (n % 256) ELSE '2001:db8:0:1::' || printf('%x', n % 30000) END`;
     case 'src_port': return `(1024 + n % 60000)::USMALLINT`;
