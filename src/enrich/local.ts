@@ -185,7 +185,7 @@ export class LocalEnricher {
       const dict = r.batch.dicts[F.device_id]!;
       let index = this.dictIndex.get(dict);
       if (!index) this.dictIndex.set(dict, (index = new Map(dict.map((s, i) => [s, i]))));
-      const ids = this.deviceIds;
+      const ids = this.deviceIds.use(dict);
       const code = codes[x]!;
       const given = r.directions;
       for (let i = r.from; i < r.to; i++) {
@@ -211,7 +211,7 @@ export class LocalEnricher {
               dict.push(id);
               index.set(id, ix);
             }
-          } else ix = ids.indexOf(a, o, f, dict);
+          } else ix = ids.indexOf(a, o, f);
           dev[i] = ix;
         }
         svc[i] = servicePortOf(proto[i]!, sp[i]!, dp[i]!, direction);
@@ -247,7 +247,7 @@ class DeviceIdCache {
   private readonly ixs = new Int32Array(DeviceIdCache.SLOTS);
   private readonly gens = new Uint32Array(DeviceIdCache.SLOTS);
   private gen = 0;
-  private dict: readonly string[] | null = null;
+  private dict: string[] | null = null;
 
   private slot(a: Uint8Array, o: number): number {
     let h = 0x811c9dc5;
@@ -255,12 +255,18 @@ class DeviceIdCache {
     return (h ^ (h >>> 16)) & (DeviceIdCache.SLOTS - 1);
   }
 
-  /** The index in `dict` of the id of the address at `o` of `a` (family `f`), added when missing. */
-  indexOf(a: Uint8Array, o: number, f: number, dict: string[]): number {
+  /** Work on `dict` (the dictionary of the rows being enriched): a new one starts a generation. */
+  use(dict: string[]): this {
     if (dict !== this.dict) {
       this.dict = dict;
       this.gen++;
     }
+    return this;
+  }
+
+  /** The index in the current dictionary of the id of the address at `o` of `a` (family `f`), added when missing. */
+  indexOf(a: Uint8Array, o: number, f: number): number {
+    const dict = this.dict!;
     const s = this.slot(a, o);
     const k = s * 16;
     let hit = this.fams[s] === f;
