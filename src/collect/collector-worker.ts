@@ -62,6 +62,9 @@ port.on('message', (m: ToWorker) => {
     case 'ack':
       counters.inFlightFlows -= m.flows;
       break;
+    case 'recycle':
+      builder.recycle(m.buffers);
+      break;
     case 'stop':
       void stop();
       break;

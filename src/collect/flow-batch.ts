@@ -20,7 +20,40 @@ export interface ColumnarBatch {
   cols: Column[];
   /** Per string column (same index as cols; null for other kinds): the batch's distinct values. */
   dicts: (string[] | null)[];
+  /**
+   * Set by the receiving side, never posted: called once nothing reads the batch's columns any more
+   * (StoreWriter: every row range written, failed or dropped), e.g. to hand the column buffers back
+   * to the collector worker that filled them (ColumnarBuilder.recycle).
+   */
+  release?: () => void;
 }
+
+/** Bytes per row of a column of each kind. */
+export const COLUMN_BYTES: Readonly<Record<FieldKind, number>> = { time: 8, mac: 8, u64: 8, u32: 4, string: 4, u16: 2, u8: 1, addr: 16 };
+
+/** A column of `kind` over an existing buffer. */
+function columnOver(kind: FieldKind, buf: ArrayBuffer): Column {
+  switch (kind) {
+    case 'time':
+    case 'mac':
+    case 'u64':
+      return new Float64Array(buf);
+    case 'u32':
+    case 'string':
+      return new Uint32Array(buf);
+    case 'u16':
+      return new Uint16Array(buf);
+    case 'u8':
+    case 'addr':
+      return new Uint8Array(buf);
+  }
+}
+
+/**
+ * Rows of column sets handed back (ColumnarBuilder.recycle) kept for reuse, at most: two of the
+ * store writer's 122,880-flow batches, which come back at once when an append commits (~50 MB).
+ */
+const MAX_SPARE_ROWS = 262_144;
 
 function columnFor(kind: FieldKind, cap: number): Column {
   switch (kind) {
@@ -84,6 +117,8 @@ export class ColumnarBuilder {
   /** Per string column, the last value looked up and its index (records of a datagram repeat them). */
   private lastStr: (string | null)[] = [];
   private lastIx: number[] = [];
+  /** Column sets of earlier batches handed back, reused before new arrays are made. */
+  private readonly spare: Column[][] = [];
   private readonly str = (k: number, s: string): number => {
     if (this.lastStr[k] === s) return this.lastIx[k]!;
     const m = this.dictMaps[k]!;
@@ -105,7 +140,7 @@ export class ColumnarBuilder {
   private reset(): void {
     this.forgetLast();
     this.n = 0;
-    this.cols = FIELDS.map((f) => columnFor(f.kind, this.capacity));
+    this.cols = this.spare.pop() ?? FIELDS.map((f) => columnFor(f.kind, this.capacity));
     this.dicts = FIELDS.map((f) => (f.kind === 'string' ? [''] : null));
     this.dictMaps = FIELDS.map((f) => (f.kind === 'string' ? new Map([['', 0]]) : null));
   }
@@ -145,6 +180,19 @@ export class ColumnarBuilder {
     this.n = 0;
     this.dicts = FIELDS.map((f) => (f.kind === 'string' ? [''] : null));
     this.dictMaps = FIELDS.map((f) => (f.kind === 'string' ? new Map([['', 0]]) : null));
+  }
+
+  /**
+   * The column buffers of a batch this builder made (`take`), handed back once nothing reads them:
+   * a later batch reuses them instead of new, zero-filled arrays (every row pushed writes every
+   * column, so old values never show). Buffers of another size or count are ignored (false), as
+   * are sets beyond MAX_SPARE_ROWS rows.
+   */
+  recycle(buffers: readonly ArrayBuffer[]): boolean {
+    if ((this.spare.length + 1) * this.capacity > MAX_SPARE_ROWS || buffers.length !== FIELDS.length) return false;
+    for (let k = 0; k < FIELDS.length; k++) if (buffers[k]!.byteLength !== COLUMN_BYTES[FIELDS[k]!.kind] * this.capacity) return false;
+    this.spare.push(FIELDS.map((f, k) => columnOver(f.kind, buffers[k]!)));
+    return true;
   }
 
   /** The batch so far and its transfer list; the builder starts a new one. */

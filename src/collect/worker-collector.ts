@@ -56,7 +56,8 @@ export interface WorkerInit {
   stateIntervalMs: number;
 }
 
-export type ToWorker = { t: 'ack'; flows: number } | { t: 'stop' } | { t: 'crash' };
+/** `recycle`: a batch's column buffers, which the main thread no longer reads, back for reuse. */
+export type ToWorker = { t: 'ack'; flows: number } | { t: 'recycle'; buffers: ArrayBuffer[] } | { t: 'stop' } | { t: 'crash' };
 
 export type FromWorker =
   | { t: 'ready'; listeners: BoundListener[]; templatesRestored: number }
@@ -194,7 +195,19 @@ export class WorkerCollectorSet {
         switch (m.t) {
           case 'batch': {
             const n = m.batch.n;
-            if (this.opts.onBatch) this.opts.onBatch(m.batch);
+            if (this.opts.onBatch) {
+              // Once the receiver is done with the columns, their buffers go back to the worker.
+              const buffers = m.batch.cols.map((c) => c.buffer as ArrayBuffer);
+              m.batch.release = () => {
+                if (g.stopped) return;
+                try {
+                  worker.postMessage({ t: 'recycle', buffers } satisfies ToWorker, buffers);
+                } catch {
+                  // a worker that has exited: the buffers are simply garbage
+                }
+              };
+              this.opts.onBatch(m.batch);
+            }
             else this.opts.onRecords?.(decodeBatch(m.batch));
             worker.postMessage({ t: 'ack', flows: n } satisfies ToWorker);
             break;

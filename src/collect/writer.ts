@@ -20,9 +20,9 @@
  * ~1 s every few seconds at 100k flows/s).
  */
 import type { LocalEnricher } from '../enrich/local.js';
-import { FIELDS, type FieldKind, type FlowRecord } from '../schema/fields.js';
+import { FIELDS, type FlowRecord } from '../schema/fields.js';
 import type { FlowStore } from '../store/store.js';
-import { decodeBatchInto, type ColumnarBatch } from './flow-batch.js';
+import { COLUMN_BYTES, decodeBatchInto, type ColumnarBatch } from './flow-batch.js';
 
 /** Rows from..to of a columnar batch (from the collector worker), turned into records only when written. */
 interface ColRange {
@@ -44,9 +44,8 @@ interface Pending {
 
 const newPending = (): Pending => ({ records: [], cols: [], n: 0, bytes: 0, ready: false });
 
-const WIDTH: Record<FieldKind, number> = { time: 8, mac: 8, u64: 8, u32: 4, string: 4, u16: 2, u8: 1, addr: 16 };
 /** Bytes of one row of a columnar batch (flow-batch.ts: one typed-array element per field). */
-export const COLUMNAR_ROW_BYTES = FIELDS.reduce((a, f) => a + WIDTH[f.kind], 0);
+export const COLUMNAR_ROW_BYTES = FIELDS.reduce((a, f) => a + COLUMN_BYTES[f.kind], 0);
 /**
  * Bytes a waiting record is counted as: a decoded record measured 820 bytes of V8 heap (34
  * properties, two 16-byte addresses); enrichment adds names — rounded up.
@@ -108,6 +107,14 @@ export class StoreWriter {
   private closed = false;
   private lastWarn = 0;
   private idleWaiters: (() => void)[] = [];
+  /**
+   * Columnar batches → row ranges of them not yet written, failed or dropped (plus one while
+   * addColumnar splits a batch). Ranges turned into records are never released: the records'
+   * addresses are views into the batch.
+   */
+  private readonly refs = new WeakMap<ColumnarBatch, number>();
+  /** Set while drain waits for an append with nothing queued: a sealed batch wakes it. */
+  private wake: (() => void) | null = null;
   readonly st: StoreWriterStats = {
     received: 0,
     stored: 0,
@@ -175,19 +182,43 @@ export class StoreWriter {
    */
   addColumnar(batch: ColumnarBatch): void {
     const n = batch.n;
-    if (!this.admit(n)) return;
+    if (!this.admit(n)) {
+      batch.release?.();
+      return;
+    }
     const max = this.maxFlows;
+    // One reference per row range, and one held here until every range exists (a range may be
+    // dropped, and so released, before the next one is made).
+    this.refs.set(batch, 1);
     let i = 0;
     while (i < n) {
       const cur = this.current;
       if (cur.n === 0) this.currentSince = Date.now();
       const take = Math.min(n - i, max - cur.n);
       cur.cols.push({ batch, from: i, to: i + take });
+      this.refs.set(batch, this.refs.get(batch)! + 1);
       cur.n += take;
       cur.bytes += take * COLUMNAR_ROW_BYTES;
       i += take;
       if (cur.n >= max) this.seal();
     }
+    this.unref(batch);
+  }
+
+  /** One reference to `batch` fewer; at none, the batch is released (its buffers may be reused). */
+  private unref(batch: ColumnarBatch): void {
+    const k = (this.refs.get(batch) ?? 1) - 1;
+    if (k > 0) {
+      this.refs.set(batch, k);
+      return;
+    }
+    this.refs.delete(batch);
+    batch.release?.();
+  }
+
+  /** The row ranges of a batch that was written, failed or dropped: nothing reads them any more. */
+  private releaseRanges(ranges: readonly ColRange[]): void {
+    for (const r of ranges) this.unref(r.batch);
   }
 
   /**
@@ -231,6 +262,7 @@ export class StoreWriter {
       this.st.droppedBatches++;
       this.st.droppedFlows += b.n;
       this.warnOverload();
+      this.releaseRanges(b.cols);
       return;
     }
     this.queue.push(b);
@@ -238,6 +270,7 @@ export class StoreWriter {
     this.queuedBytes += b.bytes;
     if (this.queue.length > this.st.maxPendingSeen) this.st.maxPendingSeen = this.queue.length;
     if (!this.writing) this.writing = this.drain();
+    else this.wake?.();
   }
 
   /**
@@ -257,25 +290,59 @@ export class StoreWriter {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+    const st = this.opts.store;
+    // Columnar appends to a store that takes more than one before the first is durable
+    // (FlowStore.appendDepth): the next batch is handed over while the previous one commits.
+    const depth = Math.max(1, st.appendDepth ?? 1);
+    const inFlight: Promise<void>[] = [];
+    while (this.queue.length > 0 || inFlight.length > 0) {
+      if (this.queue.length === 0) {
+        // wait for the oldest append, or for a batch to hand over meanwhile (then it goes now)
+        const head = inFlight[0]!;
+        const settled = await Promise.race([head.then(() => true), new Promise<boolean>((r) => (this.wake = () => r(false)))]);
+        this.wake = null;
+        if (settled) inFlight.shift();
+        continue;
+      }
       const p = this.queue.shift()!;
       this.queuedFlows -= p.n;
       this.queuedBytes -= p.bytes;
       const t0 = Date.now();
       const b = p.records;
-      try {
-        const st = this.opts.store;
-        if (st.appendColumnar && b.length === 0 && p.cols.length > 0) {
-          // columnar all the way: enriched in place and appended without records
+      if (st.appendColumnar && b.length === 0 && p.cols.length > 0) {
+        // columnar all the way: enriched in place and appended without records
+        const n = p.n;
+        const ranges = p.cols;
+        let appending: Promise<void>;
+        try {
           this.opts.enricher?.enrichColumnar(p.cols);
-          await st.appendColumnar(p.cols);
-          this.st.stored += p.n;
-          this.st.batchesStored++;
-          this.noteAppend(t0);
-          continue;
+          appending = st.appendColumnar(p.cols);
+        } catch (e) {
+          appending = Promise.reject(e as Error);
         }
+        inFlight.push(
+          appending.then(
+            () => {
+              this.st.stored += n;
+              this.st.batchesStored++;
+              this.noteAppend(t0);
+              this.releaseRanges(ranges);
+            },
+            (e: unknown) => {
+              this.failed(n, e);
+              this.noteAppend(t0);
+              this.releaseRanges(ranges);
+            },
+          ),
+        );
+        if (inFlight.length >= depth) await inFlight.shift();
+        continue;
+      }
+      // records (live capture, files): the appends in flight first, so batches stay in order
+      while (inFlight.length > 0) await inFlight.shift();
+      try {
         await this.prepare(p, false);
-        const appending = this.opts.store.append(b);
+        const appending = st.append(b);
         appending.catch(() => undefined); // awaited below; not unhandled while the next batch is prepared
         // The next batch is made ready while this one is written (its commit runs on DuckDB's threads).
         const next = this.queue[0];
@@ -284,14 +351,7 @@ export class StoreWriter {
         this.st.stored += b.length;
         this.st.batchesStored++;
       } catch (e) {
-        this.st.failedBatches++;
-        this.st.failedFlows += p.n;
-        this.st.lastError = (e as Error).message ?? String(e);
-        const now = Date.now();
-        if (this.warn && now - this.lastWarn >= 10_000) {
-          this.lastWarn = now;
-          this.warn(`store append failed (${p.n} flows lost): ${this.st.lastError}`);
-        }
+        this.failed(p.n, e);
       }
       this.noteAppend(t0);
     }
@@ -299,6 +359,18 @@ export class StoreWriter {
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const f of w) f();
+  }
+
+  /** A batch of `n` flows that the store refused (counted, reported at most every 10 s). */
+  private failed(n: number, e: unknown): void {
+    this.st.failedBatches++;
+    this.st.failedFlows += n;
+    this.st.lastError = (e as Error)?.message ?? String(e);
+    const now = Date.now();
+    if (this.warn && now - this.lastWarn >= 10_000) {
+      this.lastWarn = now;
+      this.warn(`store append failed (${n} flows lost): ${this.st.lastError}`);
+    }
   }
 
   private noteAppend(t0: number): void {

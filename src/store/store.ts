@@ -48,6 +48,13 @@ export interface FlowStore {
    * instead of through the WAL). The store writer cuts its batches at multiples of it.
    */
   readonly appendUnit?: number;
+  /**
+   * Appends the store takes before the first of them is durable (default 1): with 2, a caller may
+   * hand over the next batch while the previous one commits (DuckDB: the next batch is written into
+   * a second connection's transaction while the first commits; commits stay in order). Appends still
+   * resolve in the order they were made, each once it is durable.
+   */
+  readonly appendDepth?: number;
   /** Answer a query from the coarsest table that can. */
   query(q: Query): Promise<QueryResult>;
   /** Earliest and latest time_received stored, or null when empty. */

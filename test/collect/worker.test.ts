@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CollectorSet, type CollectorHealth } from '../../src/collect/collector.js';
-import { decodeBatch, encodeBatch } from '../../src/collect/flow-batch.js';
+import { ColumnarBuilder, decodeBatch, encodeBatch, type ColumnarBatch } from '../../src/collect/flow-batch.js';
 import { StoreWriter } from '../../src/collect/writer.js';
 import dgram from 'node:dgram';
 import { startServe, type ServeHandle } from '../../src/collect/serve.js';
@@ -121,6 +121,43 @@ describe('columnar flow batches', () => {
     expect(back.map((r) => r.time_received)).toEqual(recs.map((r) => r.time_received));
     expect(Object.keys(back[0]!)).toEqual(Object.keys(emptyFlow()));
   });
+
+  it('a builder reuses the column buffers handed back; rows of the earlier batch never show', () => {
+    const flow = (i: number, v6: boolean): FlowRecord => ({
+      ...emptyFlow(),
+      time_received: 1_767_268_800_000 + i,
+      source_kind: 'ipfix',
+      family: v6 ? 6 : 4,
+      src_addr: parseIP(v6 ? `2001:db8::${(i + 1).toString(16)}` : `10.1.${i >> 8}.${i & 255}`).addr,
+      dst_addr: parseIP('2001:db8:ffff::1').addr,
+      src_port: i,
+      device_id: i % 2 ? `dev-${i}` : '',
+      bytes: 2 ** 40 + i,
+      packets: i + 1,
+    });
+    const b = new ColumnarBuilder(64);
+    const first = Array.from({ length: 64 }, (_, i) => flow(i, true));
+    for (const r of first) b.push(r);
+    const t1 = b.take();
+    expect(decodeBatch(t1.batch).map(plain)).toEqual(first.map(plain));
+    // handed back: the batch after the one being filled (its arrays were made at the last take)
+    // fills the same buffers, with fewer rows and other values
+    expect(b.recycle(t1.transfer)).toBe(true);
+    b.push(first[1]!);
+    const t2 = b.take();
+    expect(t2.transfer.some((buf, k) => buf === t1.transfer[k])).toBe(false);
+    const second = Array.from({ length: 10 }, (_, i) => ({ ...flow(1000 + i, false), device_id: '' }));
+    for (const r of second) b.push(r);
+    const t3 = b.take();
+    expect(t3.transfer.every((buf, k) => buf === t1.transfer[k])).toBe(true);
+    expect(decodeBatch(t3.batch).map(plain)).toEqual(second.map(plain));
+    // with nothing handed back, new buffers
+    b.push(first[0]!);
+    expect(b.take().transfer.some((buf, k) => buf === t1.transfer[k])).toBe(false);
+    // buffers of another capacity, or too few, are refused
+    expect(new ColumnarBuilder(32).recycle(t1.transfer)).toBe(false);
+    expect(b.recycle(t1.transfer.slice(1))).toBe(false);
+  });
 });
 
 describe('store writer with columnar batches', () => {
@@ -181,6 +218,44 @@ describe('serve with the collector worker', () => {
     expect((health.writer as { stored: number }).stored).toBe(3000);
     const snap = JSON.parse(readFileSync(path.join(data, 'templates.json'), 'utf8')) as { exporters: { domains: { templates: unknown[] }[] }[] };
     expect(snap.exporters[0]!.domains[0]!.templates).toHaveLength(2);
+  });
+
+  it('a columnar store: each batch is handed back to the worker once written, and its buffers reused without a trace of old rows', async () => {
+    const cfg = config();
+    const seen: ColumnarBatch[] = [];
+    const rows: FlowRecord[] = [];
+    const store = {
+      ...keepingStore(),
+      appendDepth: 2,
+      async appendColumnar(ranges: readonly { batch: ColumnarBatch; from: number; to: number }[]) {
+        await new Promise((r) => setTimeout(r, 2));
+        for (const r of ranges) {
+          seen.push(r.batch);
+          // copies: the batch's buffers go back to the worker once this append resolves
+          for (const f of decodeBatch(r.batch).slice(r.from, r.to)) rows.push({ ...f, src_addr: f.src_addr.slice(), dst_addr: f.dst_addr.slice(), exporter_addr: f.exporter_addr.slice(), peer_addr: f.peer_addr.slice() });
+        }
+      },
+    };
+    const h = await startServe({ config: cfg, dataDir: path.join(dir, 'recycle'), log: () => undefined, warn: () => undefined, store, worker: { batchFlows: 64, stateIntervalMs: 50 } });
+    // in rounds, so that the worker fills buffers handed back from the earlier rounds
+    const msgs = [templates(0), ...dataMessages(0, 160)];
+    await sendFrom(msgs.slice(0, 41), portOf(h));
+    let early = new Set<ColumnarBatch>();
+    for (let k = 1; k < 4; k++) {
+      await waitFor(() => rows.length === 1000 * k, 15_000, `round ${k} stored`);
+      early = new Set(seen);
+      await sendFrom(msgs.slice(1 + 40 * k, 41 + 40 * k), portOf(h));
+    }
+    await waitFor(() => h.collectors!.health().totals.records === 4000, 15_000, 'all records decoded');
+    const sum = await h.stop();
+    expect(sum.flowsStored).toBe(4000);
+    const want = reference(cfg, msgs).sort((a, b) => key(a).localeCompare(key(b)));
+    const got = [...rows].sort((a, b) => key(a).localeCompare(key(b)));
+    expect(got.map(plain)).toEqual(want.map(plain));
+    // the batches written before the last round went back: their buffers are detached on this side
+    // (transferred to the worker); those released once the worker had stopped are left to the GC
+    expect(early.size).toBeGreaterThan(40);
+    expect([...early].filter((b) => b.cols.every((c) => c.buffer.byteLength === 0)).length).toBe(early.size);
   });
 
   it('a crashed worker is reported, counted and restarted on the same port with its templates', async () => {

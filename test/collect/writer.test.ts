@@ -176,6 +176,77 @@ describe('store writer: the queue is bounded in flows too', () => {
     expect(got.ranges.length).toBe(3);
   });
 
+  it("keeps up to the store's appendDepth columnar appends outstanding, in order, and releases each batch once written, failed or dropped", async () => {
+    /** A columnar store whose appends resolve (or fail) only when the test says so. */
+    const gated = (depth: number | undefined) => {
+      const calls: { n: number; settle: (ok: boolean) => void }[] = [];
+      const st = {
+        ...slowStore(0),
+        appendDepth: depth,
+        appendColumnar(ranges: readonly { batch: ColumnarBatch; from: number; to: number }[]) {
+          // the columns are read while the append is outstanding: a released batch would show here
+          const n = ranges.reduce((a, r) => a + decodeBatch(r.batch).slice(r.from, r.to).filter((f) => f.dst_port === 443).length, 0);
+          return new Promise<void>((resolve, reject) => calls.push({ n, settle: (ok) => (ok ? resolve() : reject(new Error('disk full'))) }));
+        },
+      };
+      return { st, calls };
+    };
+    const lan = (i: number): FlowRecord => ({ ...emptyFlow(), family: 4, src_addr: parseIP(`192.168.1.${i}`).addr, dst_addr: parseIP('203.0.113.5').addr, proto: 6, dst_port: 443 });
+    const released: number[] = [];
+    const batchOf = (id: number, n: number): ColumnarBatch => {
+      const b = encodeBatch(Array.from({ length: n }, (_, i) => lan(i))).batch;
+      b.release = () => released.push(id);
+      return b;
+    };
+    const tick = () => new Promise((r) => setTimeout(r, 5));
+
+    const { st, calls } = gated(2);
+    const w = new StoreWriter({ store: st, maxFlows: 10, maxDelayMs: 10_000, maxPending: 2, warn: null });
+    w.addColumnar(batchOf(1, 15)); // rows 0-9 → append A, rows 10-14 wait in the next batch
+    w.addColumnar(batchOf(2, 5)); // completes append B (5 rows of 1, 5 of 2)
+    w.addColumnar(batchOf(3, 10)); // append C: queued, not handed over (two outstanding)
+    await tick();
+    expect(calls.map((c) => c.n)).toEqual([10, 10]);
+    expect(released).toEqual([]);
+    calls[0]!.settle(true); // A written: batch 1 still has rows in B
+    await tick();
+    expect(calls.map((c) => c.n)).toEqual([10, 10, 10]); // C handed over once A is done
+    expect(released).toEqual([]);
+    calls[1]!.settle(false); // B failed: batches 1 and 2 are no longer read
+    await tick();
+    expect(released.sort()).toEqual([1, 2]);
+    // added at once: D (4) and E (5) wait (maxPending 2) — D is handed over next to C — and the
+    // batches 6 and 7 are dropped and released at once
+    for (let id = 4; id <= 7; id++) w.addColumnar(batchOf(id, 10));
+    await tick();
+    expect(calls.length).toBe(4);
+    expect(released.sort()).toEqual([1, 2, 6, 7]);
+    const closing = w.close();
+    for (let k = 2; k < 5; k++) {
+      await waitFor(() => calls.length > k);
+      calls[k]!.settle(true);
+    }
+    await closing;
+    expect(released.sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(w.stats()).toMatchObject({ received: 70, stored: 40, failedFlows: 10, droppedFlows: 20, batchesStored: 4, failedBatches: 1 });
+
+    // a store without appendDepth: one append at a time
+    const one = gated(undefined);
+    const w1 = new StoreWriter({ store: one.st, maxFlows: 10, maxDelayMs: 10_000, maxPending: 8, warn: null });
+    for (let id = 10; id < 13; id++) w1.addColumnar(batchOf(id, 10));
+    await tick();
+    expect(one.calls.length).toBe(1);
+    one.calls[0]!.settle(true);
+    await tick();
+    expect(one.calls.length).toBe(2);
+    const c1 = w1.close();
+    one.calls[1]!.settle(true);
+    await waitFor(() => one.calls.length === 3);
+    one.calls[2]!.settle(true);
+    await c1;
+    expect(w1.stats()).toMatchObject({ stored: 30, batchesStored: 3 });
+  });
+
   it('bounds the waiting memory: records count RECORD_BYTES each, columnar rows COLUMNAR_ROW_BYTES', async () => {
     expect(COLUMNAR_ROW_BYTES).toBeGreaterThan(100);
     expect(COLUMNAR_ROW_BYTES * 4).toBeLessThan(RECORD_BYTES);

@@ -349,3 +349,81 @@ describe("DuckDB's append unit", () => {
     expect(groups).toEqual([[0n, 122_880]]);
   });
 });
+
+/**
+ * Appends made without waiting (serve's writer keeps two outstanding, FlowStore.appendDepth): the
+ * next batch is written into the second connection's transaction while the previous one commits.
+ * Every good batch must be stored once, commits must follow the batch order, a batch that fails
+ * must take nothing of the others with it, a query made after the appends must see them all, and
+ * the rollups (rolled up meanwhile) must stay exact.
+ */
+describe('DuckDB appends made without waiting for the previous commit', () => {
+  it('commit in order on two connections, each once durable; a failed one loses only itself; reads and rollups stay exact', async () => {
+    const file = path.join(dir, 'pipelined.duckdb');
+    const store = await openDuckDBStore({ path: file, rollupFlushMs: 0, rollupFlushRows: 2500 });
+    const flows = makeHostileFlows(12_000, 7);
+    const log: string[] = [];
+    type Conn = { run: (sql: string, ...a: unknown[]) => Promise<unknown> };
+    const conns = (store as unknown as { appendConns: Conn[] }).appendConns;
+    expect(conns.length).toBe(2);
+    conns.forEach((c, k) => {
+      const run = c.run.bind(c);
+      c.run = async (sql, ...a) => {
+        log.push(`${k} ${sql} start`);
+        try {
+          return await run(sql, ...a);
+        } finally {
+          log.push(`${k} ${sql} end`);
+        }
+      };
+    });
+    const BAD = 5;
+    const done: number[] = [];
+    const appends: Promise<void>[] = [];
+    for (let i = 0; i < 12; i++) {
+      const { batch } = encodeBatch(flows.slice(i * 1000, (i + 1) * 1000));
+      // batch BAD carries a value the chunk writer refuses (a number in a string dictionary)
+      if (i === BAD) batch.dicts[FIELDS.findIndex((f) => f.name === 'device_id')]!.push(5 as unknown as string);
+      appends.push(store.appendColumnar!([{ batch, from: 0, to: 500 }, { batch, from: 500, to: 1000 }]).then(() => void done.push(i)));
+    }
+    const total = store.query({ since: 0, until: Number.MAX_SAFE_INTEGER, metrics: ['flows'] });
+    const settled = await Promise.allSettled(appends);
+    expect(settled.map((s) => s.status)).toEqual(Array.from({ length: 12 }, (_, i) => (i === BAD ? 'rejected' : 'fulfilled')));
+    expect(done).toEqual([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11]);
+    const good = flows.filter((_, j) => Math.floor(j / 1000) !== BAD);
+    expect(Number((await total).rows[0]!.flows)).toBe(good.length);
+    // overlap: a batch was begun on connection 1 while connection 0 was committing
+    const overlapped = log.some((e, i) => e === '1 BEGIN TRANSACTION start' && log.slice(0, i).lastIndexOf('0 COMMIT start') > log.slice(0, i).lastIndexOf('0 COMMIT end'));
+    expect(overlapped, log.join('\n')).toBe(true);
+    try {
+      for (const t of store.tables().filter((x) => x.resolutionMs > 0)) {
+        const dims = [...t.dimensions];
+        const q = { since: T0, until: T0 + 3 * 24 * HOUR, bucket: t.resolutionMs, groupBy: dims.map((field) => ({ field })) };
+        const res = await store.query(q);
+        expect(res.table).toBe(t.name);
+        const key = (r: FlowRecord): Record<string, string | number> =>
+          Object.fromEntries(dims.map((n) => {
+            const v = (r as unknown as Record<string, unknown>)[n];
+            return [n, v instanceof Uint8Array ? Buffer.from(v).toString('hex') : (v as string | number)];
+          }));
+        expect(rowsToMap(res.rows, ['time', ...dims]), t.name).toEqual(oracle(good, { since: q.since, until: q.until, bucket: q.bucket, key }));
+      }
+    } finally {
+      await store.close();
+    }
+    expect(await rawContent(file)).toEqual(expectedContent(good));
+    // batch numbers: one per stored batch, none for the failed one
+    const inst = await DuckDBInstance.create(file);
+    const conn = await inst.connect();
+    try {
+      const r = await conn.runAndReadAll(`SELECT v6scope_batch, count(*), min(time_received) FROM raw GROUP BY 1 ORDER BY 1`);
+      const rows = r.getRowsJS().map(([b, n]) => [Number(b), Number(n)]);
+      expect(rows.length).toBe(11);
+      expect(rows.every(([, n]) => n === 1000)).toBe(true);
+      expect(new Set(rows.map(([b]) => b)).size).toBe(11);
+    } finally {
+      conn.closeSync();
+      inst.closeSync();
+    }
+  });
+});

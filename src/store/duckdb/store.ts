@@ -113,6 +113,8 @@ export const DUCKDB_ROW_GROUP = 122_880;
 class DuckDBStore implements FlowStore {
   readonly kind = 'duckdb';
   readonly appendUnit = DUCKDB_ROW_GROUP;
+  /** The next batch is written into the other append connection's transaction while one commits. */
+  readonly appendDepth = 2;
   private readonly specs: TableSpec[];
   private retainedFrom = new Map<string, number>();
   private chain: Promise<unknown> = Promise.resolve();
@@ -122,6 +124,18 @@ class DuckDBStore implements FlowStore {
   /** The last batch whose raw rows are in the rollups, and the next batch number to give. */
   private rolledUpBatch = 0;
   private nextBatch = 1;
+  /** The last batch number whose commit has finished (the rollups take batches up to it). */
+  private committedBatch = 0;
+  /**
+   * Appends to raw use two connections in turn: batch N+1 is written into one's transaction while
+   * batch N's COMMIT runs on the other. Commits run one at a time, in batch order (`commits` is the
+   * tail of their chain, never rejected); every other operation waits for it, so it sees every
+   * append made before it. `lastCommitOf`: a connection's own last commit (its next BEGIN waits).
+   */
+  private appendConns: DuckDBConnection[] = [];
+  private nextAppendConn = 0;
+  private readonly lastCommitOf = new Map<DuckDBConnection, Promise<unknown>>();
+  private commits: Promise<unknown> = Promise.resolve();
   /** Rows appended to raw since open (plus those found waiting at open), and how many of them are in the rollups. */
   private appendedRows = 0;
   private rolledRows = 0;
@@ -164,9 +178,13 @@ class DuckDBStore implements FlowStore {
     return this.appendedRows - this.rolledRows;
   }
 
-  /** Serialise operations on the main connection. */
-  private serial<T>(fn: () => Promise<T>, threads = this.threads): Promise<T> {
+  /**
+   * Serialise operations on the main connection. Operations other than appends (`append` false)
+   * first wait for the commits in flight.
+   */
+  private serial<T>(fn: () => Promise<T>, threads = this.threads, append = false): Promise<T> {
     const run = async (): Promise<T> => {
+      if (!append) await this.commits;
       await this.useThreads(threads);
       return fn();
     };
@@ -208,10 +226,12 @@ class DuckDBStore implements FlowStore {
     const top = await c.runAndReadAll(`SELECT max(v6scope_batch), count(*) FILTER (WHERE v6scope_batch > $1) FROM raw`, [BigInt(this.rolledUpBatch)]);
     const [maxBatch, waiting] = (top.getRowsJS()[0] ?? []).map((v) => Number(v ?? 0));
     this.nextBatch = Math.max(this.rolledUpBatch, maxBatch ?? 0) + 1;
+    this.committedBatch = this.nextBatch - 1;
     this.appendedRows = waiting ?? 0;
     // A file from a version that kept not-yet-rolled-up rows in a pending table: roll them up, drop it.
     if ((await this.tableColumns(OLD_PENDING)).length > 0) await this.rollUp(c, `SELECT * FROM ${OLD_PENDING}`, () => c.run(`DROP TABLE ${OLD_PENDING}`));
     this.rollConn = await this.instance.connect();
+    this.appendConns = [c, await this.instance.connect()];
     await this.flushRollups();
     const meta = await c.runAndReadAll(`SELECT key, value FROM v6scope_meta WHERE key LIKE 'retained_from:%'`);
     for (const [k, v] of meta.getRowsJS()) this.retainedFrom.set(String(k).slice('retained_from:'.length), Number(v));
@@ -303,34 +323,71 @@ class DuckDBStore implements FlowStore {
   }
 
   private appendBatch(src: BatchSource): Promise<void> {
-    return this.serial(async () => {
-      const id = this.nextBatch;
-      await this.appendChunks(src, id);
-      this.nextBatch = id + 1;
-      this.appendedRows += sizeOf(src);
-      if (this.pendingRows >= this.rollupFlushRows) {
-        // One roll-up at a time, beside the appends; when raw gets twice the threshold ahead of the
-        // rollups, the append waits for the running one (so the rollups never fall far behind).
+    // The rows are written in the serial lane; the COMMIT runs after it (in order with the other
+    // commits), so the next append can fill the other connection's transaction meanwhile.
+    const filled = this.serial(
+      async (): Promise<{ done: Promise<void> }> => {
+        // When raw gets twice the threshold ahead of the rollups, appends wait for the running
+        // roll-up (so the rollups never fall far behind).
         if (this.rolling && this.pendingRows >= 2 * this.rollupFlushRows) await this.rolling;
-        this.rollUpInBackground();
-      }
-    }, this.appendThreads);
+        const id = this.nextBatch++;
+        const rows = sizeOf(src);
+        if (!this.rawLayout) {
+          // raw with columns the schema does not know: through the staging table, one at a time
+          await this.commits;
+          await this.appendStaged(src, id);
+          this.committed(id, rows);
+          return { done: Promise.resolve() };
+        }
+        const conn = this.appendConns[this.nextAppendConn++ % this.appendConns.length]!;
+        await this.lastCommitOf.get(conn);
+        await conn.run('BEGIN TRANSACTION');
+        try {
+          await this.appendTo(conn, RAW_TABLE, this.rawLayout, src, { [BATCH_COLUMN.name]: id });
+        } catch (e) {
+          await conn.run('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+        const previous = this.commits;
+        const done = (async (): Promise<void> => {
+          await previous;
+          try {
+            await conn.run('COMMIT');
+          } catch (e) {
+            await conn.run('ROLLBACK').catch(() => undefined);
+            throw e;
+          }
+          this.committed(id, rows);
+        })();
+        const settled = done.catch(() => undefined);
+        this.commits = settled;
+        this.lastCommitOf.set(conn, settled);
+        return { done };
+      },
+      this.appendThreads,
+      true,
+    );
+    return filled.then((f) => f.done);
   }
 
-  /** Columnar data chunks into raw (directly, or through staging) with batch number `id`, one transaction. */
-  private async appendChunks(src: BatchSource, id: number): Promise<void> {
-    if (!this.rawLayout) await this.stage(src);
+  /** Batch `id` (`rows` rows) is committed: the rollups may take it; roll up once enough wait. */
+  private committed(id: number, rows: number): void {
+    this.committedBatch = id;
+    this.appendedRows += rows;
+    if (this.pendingRows >= this.rollupFlushRows) this.rollUpInBackground();
+  }
+
+  /** Batch `id` into raw through the staging table (raw has columns the schema does not know), one transaction. */
+  private async appendStaged(src: BatchSource, id: number): Promise<void> {
+    await this.stage(src);
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      if (this.rawLayout) await this.appendTo(RAW_TABLE, this.rawLayout, src, { [BATCH_COLUMN.name]: id });
-      else {
-        await this.conn.run(`INSERT INTO raw (${FLOW_COLUMN_LIST}, ${d.quote(BATCH_COLUMN.name)}) SELECT ${FLOW_COLUMN_LIST}, $1::UBIGINT FROM ${STAGING}`, [BigInt(id)]);
-        await this.conn.run(`DELETE FROM ${STAGING}`);
-      }
+      await this.conn.run(`INSERT INTO raw (${FLOW_COLUMN_LIST}, ${d.quote(BATCH_COLUMN.name)}) SELECT ${FLOW_COLUMN_LIST}, $1::UBIGINT FROM ${STAGING}`, [BigInt(id)]);
+      await this.conn.run(`DELETE FROM ${STAGING}`);
       await this.conn.run('COMMIT');
     } catch (e) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
-      if (!this.rawLayout) await this.conn.run(`DELETE FROM ${STAGING}`).catch(() => undefined);
+      await this.conn.run(`DELETE FROM ${STAGING}`).catch(() => undefined);
       throw e;
     }
   }
@@ -340,8 +397,8 @@ class DuckDBStore implements FlowStore {
    * APPEND_SLICE, each flushed, with a turn of the event loop between slices: the appender's work is
    * synchronous, and a collector on the same thread must get to its socket between slices.
    */
-  private async appendTo(table: string, layout: AppendLayout, src: BatchSource, constants: Record<string, number> = {}): Promise<void> {
-    const app = await this.conn.createAppender(table);
+  private async appendTo(conn: DuckDBConnection, table: string, layout: AppendLayout, src: BatchSource, constants: Record<string, number> = {}): Promise<void> {
+    const app = await conn.createAppender(table);
     try {
       const w = writerOf(layout);
       let first = true;
@@ -374,7 +431,7 @@ class DuckDBStore implements FlowStore {
   /** Raw tables with columns unknown to the schema: the batch goes through the staging table, by name. */
   private async stage(src: BatchSource): Promise<void> {
     try {
-      await this.appendTo(STAGING, this.stagingLayout, src);
+      await this.appendTo(this.conn, STAGING, this.stagingLayout, src);
     } catch (e) {
       await this.conn.run(`DELETE FROM ${STAGING}`).catch(() => undefined);
       throw e;
@@ -413,7 +470,7 @@ class DuckDBStore implements FlowStore {
    */
   private async rollUpCommitted(c: DuckDBConnection): Promise<void> {
     // The batch number and the row count advance together when an append commits.
-    const top = this.nextBatch - 1;
+    const top = this.committedBatch;
     const rows = this.appendedRows;
     if (top <= this.rolledUpBatch) return;
     const t0 = Date.now();
@@ -561,6 +618,7 @@ class DuckDBStore implements FlowStore {
       // Not required for correctness (pending rows are rolled up at the next open), but leaves a tidy file.
       await this.flushRollups().catch(() => undefined);
       this.rollConn?.closeSync();
+      for (const a of this.appendConns) if (a !== this.conn) a.closeSync();
       this.conn.closeSync();
       this.instance.closeSync();
     });
