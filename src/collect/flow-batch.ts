@@ -50,10 +50,11 @@ function columnOver(kind: FieldKind, buf: ArrayBuffer): Column {
 }
 
 /**
- * Rows of column sets handed back (ColumnarBuilder.recycle) kept for reuse, at most: two of the
- * store writer's 122,880-flow batches, which come back at once when an append commits (~50 MB).
+ * Rows of column sets handed back (ColumnarBuilder.recycle) kept for reuse, at most: one of the
+ * store writer's 122,880-flow batches, which come back at once when its append commits (~26 MB
+ * with 4,096-row batches; the worker fills them again before the next append commits).
  */
-const MAX_SPARE_ROWS = 262_144;
+const MAX_SPARE_ROWS = 131_072;
 
 function columnFor(kind: FieldKind, cap: number): Column {
   switch (kind) {
