@@ -56,22 +56,9 @@ function columnOver(kind: FieldKind, buf: ArrayBuffer): Column {
  */
 const MAX_SPARE_ROWS = 131_072;
 
+/** A new column of `kind` for `cap` rows (its own buffer, zero-filled). */
 function columnFor(kind: FieldKind, cap: number): Column {
-  switch (kind) {
-    case 'time':
-    case 'mac':
-    case 'u64':
-      return new Float64Array(cap);
-    case 'u32':
-    case 'string':
-      return new Uint32Array(cap);
-    case 'u16':
-      return new Uint16Array(cap);
-    case 'u8':
-      return new Uint8Array(cap);
-    case 'addr':
-      return new Uint8Array(cap * 16);
-  }
+  return columnOver(kind, new ArrayBuffer(COLUMN_BYTES[kind] * cap));
 }
 
 type EncodeRow = (cols: Column[], i: number, r: FlowRecord, str: (k: number, s: string) => number) => void;

@@ -1,6 +1,7 @@
 /**
  * The store writer: flows are gathered into batches written when they reach `maxFlows` or when
- * their oldest flow has waited `maxDelayMs`, whichever comes first. One append runs at a time;
+ * their oldest flow has waited `maxDelayMs`, whichever comes first. One append runs at a time (a
+ * store with `appendDepth` 2, DuckDB, takes the next columnar batch while the previous commits);
  * sealed batches wait in a bounded queue, so the collectors keep receiving while the store is busy.
  * When the queue is full the new batch is dropped — counted (batches, flows) and reported on
  * stderr at most every 10 s, never silent. A failed append is counted too (flows lost).

@@ -171,6 +171,22 @@ function expectedContent(flows: readonly FlowRecord[]): string[] {
     .sort();
 }
 
+/** Every rollup, grouped by all its dimensions over whole days (the planner picks it), equals the oracle of `flows`. */
+async function expectRollupsEqualOracle(store: FlowStore, flows: readonly FlowRecord[]): Promise<void> {
+  for (const t of store.tables().filter((x) => x.resolutionMs > 0)) {
+    const dims = [...t.dimensions];
+    const q = { since: T0, until: T0 + 3 * 24 * HOUR, bucket: t.resolutionMs, groupBy: dims.map((field) => ({ field })) };
+    const res = await store.query(q);
+    expect(res.table).toBe(t.name);
+    const key = (r: FlowRecord): Record<string, string | number> =>
+      Object.fromEntries(dims.map((n) => {
+        const v = (r as unknown as Record<string, unknown>)[n];
+        return [n, v instanceof Uint8Array ? Buffer.from(v).toString('hex') : (v as string | number)];
+      }));
+    expect(rowsToMap(res.rows, ['time', ...dims]), t.name).toEqual(oracle(flows, { since: q.since, until: q.until, bucket: q.bucket, key }));
+  }
+}
+
 describe('DuckDB columnar appends', () => {
   it('hostile strings and extreme numbers round-trip exactly, over several reused data chunks', async () => {
     const flows = nastyFlows(NASTY.length * 11 * 6); // every string in every string field, every number in every metric; > 2 chunks
@@ -300,19 +316,7 @@ describe('DuckDB columnar appends from columnar batches', () => {
     await viaColumns(file, flows, [1000, 1000, 1000], [0.5]);
     const store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
     try {
-      // every rollup, grouped by all its dimensions, over whole days (the planner picks the rollup)
-      for (const t of store.tables().filter((x) => x.resolutionMs > 0)) {
-        const dims = [...t.dimensions];
-        const q = { since: T0, until: T0 + 3 * 24 * HOUR, bucket: t.resolutionMs, groupBy: dims.map((field) => ({ field })) };
-        const res = await store.query(q);
-        expect(res.table).toBe(t.name);
-        const key = (r: FlowRecord): Record<string, string | number> =>
-          Object.fromEntries(dims.map((n) => {
-            const v = (r as unknown as Record<string, unknown>)[n];
-            return [n, v instanceof Uint8Array ? Buffer.from(v).toString('hex') : (v as string | number)];
-          }));
-        expect(rowsToMap(res.rows, ['time', ...dims]), t.name).toEqual(oracle(flows, { since: q.since, until: q.until, bucket: q.bucket, key }));
-      }
+      await expectRollupsEqualOracle(store, flows);
     } finally {
       await store.close();
     }
@@ -396,18 +400,7 @@ describe('DuckDB appends made without waiting for the previous commit', () => {
     const overlapped = log.some((e, i) => e === '1 BEGIN TRANSACTION start' && log.slice(0, i).lastIndexOf('0 COMMIT start') > log.slice(0, i).lastIndexOf('0 COMMIT end'));
     expect(overlapped, log.join('\n')).toBe(true);
     try {
-      for (const t of store.tables().filter((x) => x.resolutionMs > 0)) {
-        const dims = [...t.dimensions];
-        const q = { since: T0, until: T0 + 3 * 24 * HOUR, bucket: t.resolutionMs, groupBy: dims.map((field) => ({ field })) };
-        const res = await store.query(q);
-        expect(res.table).toBe(t.name);
-        const key = (r: FlowRecord): Record<string, string | number> =>
-          Object.fromEntries(dims.map((n) => {
-            const v = (r as unknown as Record<string, unknown>)[n];
-            return [n, v instanceof Uint8Array ? Buffer.from(v).toString('hex') : (v as string | number)];
-          }));
-        expect(rowsToMap(res.rows, ['time', ...dims]), t.name).toEqual(oracle(good, { since: q.since, until: q.until, bucket: q.bucket, key }));
-      }
+      await expectRollupsEqualOracle(store, good);
     } finally {
       await store.close();
     }

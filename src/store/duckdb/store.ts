@@ -12,11 +12,15 @@
  * lacks acknowledged flows, and a crash loses nothing: the batches not yet rolled up are found in
  * raw (zone maps skip the rest) and rolled up when the file is opened again.
  *
- * Roll-ups (and retention's deletes) run on a second connection, in their own serial lane, so a
+ * Appends to raw alternate between two connections: while batch N commits on one, batch N+1 is
+ * written into the other's transaction (the main thread fills, DuckDB's thread commits — measured
+ * at 300k flows/s, bench/RESULTS.md). Commits run in batch order; anything else waits for them.
+ *
+ * Roll-ups (and retention's deletes) run on a connection of their own, in their own serial lane, so a
  * roll-up started by size or timer runs beside the appends instead of holding them up (DuckDB's
  * transactions are isolated: the roll-up reads only committed batches, the appends write only raw).
  * What must see complete rollups (a rollup query, retention, row counts, close) waits on that lane.
- * DuckDB's thread count is one setting for both connections: a roll-up started beside the appends
+ * DuckDB's thread count is one setting for all connections: a roll-up started beside the appends
  * runs with the appends' (one thread), one a read waits for with the queries' (one per core).
  */
 import { BIGINT, DuckDBInstance, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
