@@ -5,6 +5,7 @@
  * replay → nfcapd, in the same run. Optionally (--decode-only) the collector without a store.
  *
  *   npm run build && node bench/collector-e2e.mjs [--seconds 60] [--rate 300000] [--decode-only]
+ *   node bench/collector-e2e.mjs --no-peer ...   (v6scope only, no nfcapd run: for memory experiments)
  *   V6SCOPE_COLLECTOR_THREAD=main node bench/collector-e2e.mjs ...   (serve's collectors in the
  *   main thread instead of the worker thread, for comparison)
  *   V6SCOPE_DUCKDB_MEMORY=100MiB SERVE_NODE_ARGS=--max-old-space-size=200 node bench/collector-e2e.mjs ...
@@ -23,7 +24,8 @@
  *
  * Reported per collector: datagrams/records sent, flows decoded and stored (v6scope) or written
  * (nfcapd, from `nfdump -I`), flows/s over the sending time, socket drops (the `drops` column of
- * /proc/net/udp for the collector's socket), peak RSS.
+ * /proc/net/udp for the collector's socket), peak RSS, and the steady RSS (median over the last two
+ * thirds of the sending time).
  */
 import { spawn, execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -44,6 +46,8 @@ const opt = (name, dflt) => {
 const SECONDS = Number(opt('seconds', '60'));
 const RATE = Number(opt('rate', '300000'));
 const DECODE_ONLY = args.includes('--decode-only');
+// --no-peer: v6scope alone (memory experiments); the ratio needs the peer in the same run.
+const NO_PEER = args.includes('--no-peer');
 
 import { templateMessage, dataMessage, RECS_PER } from './ipfix-replay.mjs';
 
@@ -171,8 +175,11 @@ async function sampleRss(pid, until, port) {
   let peak = 0;
   let last = Date.now();
   until.dropsTimeline = [];
+  until.rssSamples = [];
   while (!until.done) {
-    peak = Math.max(peak, rssOf(pid));
+    const rss = rssOf(pid);
+    peak = Math.max(peak, rss);
+    if (!until.stopping && rss > 0) until.rssSamples.push(rss);
     if (Date.now() - last >= 1000) {
       last += 1000;
       try {
@@ -202,6 +209,7 @@ try {
     const rssP = sampleRss(p.child.pid, flag, port);
     const cpu0 = procCpu(p.child.pid);
     const sent = await runSender(port);
+    flag.stopping = true;
     await new Promise((r) => setTimeout(r, 500));
     const cpu1 = procCpu(p.child.pid);
     const dropsBeforeStop = udpDrops(port);
@@ -237,12 +245,15 @@ try {
       cpuSecondsPerSecond: Number(((cpu1 - cpu0) / sent.elapsed).toFixed(2)),
       stopMs: Math.round(stopMs),
       peakRssMB: Math.round(rss / 1048576),
+      // the median RSS over the last two thirds of the sending time (steady state; the peak also
+      // covers bursts, e.g. a backlog on a busy machine, and the stop)
+      steadyRssMB: medianMB(flag.rssSamples.slice(Math.floor(flag.rssSamples.length / 3))),
       dropsBySecond: flag.dropsTimeline,
     };
     console.log(JSON.stringify(results.v6scope));
   }
   // --- nfcapd on the same replay
-  {
+  if (!NO_PEER) {
     const port = await freePort();
     const dir = path.join(work, 'nfcapd');
     mkdirSync(dir);
@@ -275,11 +286,16 @@ try {
     };
     console.log(JSON.stringify(results.nfcapd));
   }
-  const r = results.v6scope.flowsPerSecond / results.nfcapd.flowsPerSecond;
+  const r = NO_PEER ? null : results.v6scope.flowsPerSecond / results.nfcapd.flowsPerSecond;
   // The machine is shared: the 1-minute load average at the start and the end says how much.
-  console.log(JSON.stringify({ seconds: SECONDS, offered: RATE, ratio_v6scope_over_nfcapd: Number(r.toFixed(3)), loadavgStart: LOAD0, loadavgEnd: Number(loadavg()[0].toFixed(2)) }));
+  console.log(JSON.stringify({ seconds: SECONDS, offered: RATE, ratio_v6scope_over_nfcapd: r === null ? null : Number(r.toFixed(3)), loadavgStart: LOAD0, loadavgEnd: Number(loadavg()[0].toFixed(2)) }));
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+function medianMB(xs) {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length ? Math.round(v[v.length >> 1] / 1048576) : null;
 }
 
 function procCpu(pid) {

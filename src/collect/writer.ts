@@ -314,10 +314,18 @@ export class StoreWriter {
         // columnar all the way: enriched in place and appended without records
         const n = p.n;
         const ranges = p.cols;
+        // The collector's buffers go back as soon as the store has copied the rows (DuckDB: before
+        // its COMMIT), or when the append settles, whichever first.
+        let released = false;
+        const release = (): void => {
+          if (released) return;
+          released = true;
+          this.releaseRanges(ranges);
+        };
         let appending: Promise<void>;
         try {
           this.opts.enricher?.enrichColumnar(p.cols);
-          appending = st.appendColumnar(p.cols);
+          appending = st.appendColumnar(p.cols, release);
         } catch (e) {
           appending = Promise.reject(e as Error);
         }
@@ -327,12 +335,12 @@ export class StoreWriter {
               this.st.stored += n;
               this.st.batchesStored++;
               this.noteAppend(t0);
-              this.releaseRanges(ranges);
+              release();
             },
             (e: unknown) => {
               this.failed(n, e);
               this.noteAppend(t0);
-              this.releaseRanges(ranges);
+              release();
             },
           ),
         );

@@ -40,8 +40,12 @@ export interface FlowStore {
   /**
    * Append rows of columnar batches as one batch, as `append` would the same flows as records
    * (stores that can read the collector's columnar form without records: DuckDB).
+   * `onWritten`, when given, is called once the store has copied the rows and reads the ranges'
+   * columns no more — possibly well before the append is durable (DuckDB: before its COMMIT), so a
+   * caller may reuse the column buffers then. It is called at most once, and not at all when the
+   * append fails before the rows are copied.
    */
-  appendColumnar?(ranges: readonly ColumnarRange[]): Promise<void>;
+  appendColumnar?(ranges: readonly ColumnarRange[], onWritten?: () => void): Promise<void>;
   /**
    * Rows per append that the store writes most cheaply, when an append holds a multiple of it
    * (DuckDB: one row group — a transaction's full row groups go compressed straight into the file

@@ -247,6 +247,44 @@ describe('store writer: the queue is bounded in flows too', () => {
     expect(w1.stats()).toMatchObject({ stored: 30, batchesStored: 3 });
   });
 
+  it('releases a batch once the store has copied its rows (onWritten), before the append is durable, and only once', async () => {
+    const released: number[] = [];
+    const lan = (i: number): FlowRecord => ({ ...emptyFlow(), family: 4, src_addr: parseIP(`192.168.1.${i}`).addr, dst_addr: parseIP('203.0.113.5').addr, proto: 6, dst_port: 443 });
+    const batchOf = (id: number, n: number): ColumnarBatch => {
+      const b = encodeBatch(Array.from({ length: n }, (_, i) => lan(i))).batch;
+      b.release = () => released.push(id);
+      return b;
+    };
+    const calls: { written?: () => void; settle: (ok: boolean) => void }[] = [];
+    const st = {
+      ...slowStore(0),
+      appendDepth: 2,
+      appendColumnar(_ranges: readonly unknown[], onWritten?: () => void) {
+        return new Promise<void>((resolve, reject) => calls.push({ written: onWritten, settle: (ok) => (ok ? resolve() : reject(new Error('disk full'))) }));
+      },
+    };
+    const tick = () => new Promise((r) => setTimeout(r, 5));
+    const w = new StoreWriter({ store: st, maxFlows: 10, maxDelayMs: 10_000, maxPending: 4, warn: null });
+    w.addColumnar(batchOf(1, 10));
+    w.addColumnar(batchOf(2, 10));
+    await tick();
+    expect(calls.length).toBe(2);
+    expect(calls.every((c) => typeof c.written === 'function')).toBe(true);
+    expect(released).toEqual([]); // handed over, not copied yet
+    calls[0]!.written!();
+    expect(released).toEqual([1]); // copied: released although not durable
+    calls[0]!.written!();
+    calls[0]!.settle(true);
+    await tick();
+    expect(released).toEqual([1]); // once
+    calls[1]!.written!();
+    calls[1]!.settle(false); // copied, then the commit failed: released once, counted as failed
+    const closing = w.close();
+    await closing;
+    expect(released).toEqual([1, 2]);
+    expect(w.stats()).toMatchObject({ stored: 10, failedFlows: 10 });
+  });
+
   it('bounds the waiting memory: records count RECORD_BYTES each, columnar rows COLUMNAR_ROW_BYTES', async () => {
     expect(COLUMNAR_ROW_BYTES).toBeGreaterThan(100);
     expect(COLUMNAR_ROW_BYTES * 4).toBeLessThan(RECORD_BYTES);

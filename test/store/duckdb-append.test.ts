@@ -362,7 +362,7 @@ describe("DuckDB's append unit", () => {
  * the rollups (rolled up meanwhile) must stay exact.
  */
 describe('DuckDB appends made without waiting for the previous commit', () => {
-  it('commit in order on two connections, each once durable; a failed one loses only itself; reads and rollups stay exact', async () => {
+  it('commit in order on two connections, each once durable; a failed one loses only itself; reads and rollups stay exact; columns are free once written', async () => {
     const file = path.join(dir, 'pipelined.duckdb');
     const store = await openDuckDBStore({ path: file, rollupFlushMs: 0, rollupFlushRows: 2500 });
     const flows = makeHostileFlows(12_000, 7);
@@ -383,17 +383,31 @@ describe('DuckDB appends made without waiting for the previous commit', () => {
     });
     const BAD = 5;
     const done: number[] = [];
+    const written: number[] = [];
     const appends: Promise<void>[] = [];
     for (let i = 0; i < 12; i++) {
       const { batch } = encodeBatch(flows.slice(i * 1000, (i + 1) * 1000));
       // batch BAD carries a value the chunk writer refuses (a number in a string dictionary)
       if (i === BAD) batch.dicts[FIELDS.findIndex((f) => f.name === 'device_id')]!.push(5 as unknown as string);
-      appends.push(store.appendColumnar!([{ batch, from: 0, to: 500 }, { batch, from: 500, to: 1000 }]).then(() => void done.push(i)));
+      // once the store says it has copied the rows, the columns are scribbled over: what is stored
+      // must not change (the collector reuses the buffers from then on)
+      const onWritten = (): void => {
+        written.push(i);
+        log.push(`written ${i}`);
+        for (const c of batch.cols) c.fill(0);
+      };
+      appends.push(store.appendColumnar!([{ batch, from: 0, to: 500 }, { batch, from: 500, to: 1000 }], onWritten).then(() => void done.push(i)));
     }
     const total = store.query({ since: 0, until: Number.MAX_SAFE_INTEGER, metrics: ['flows'] });
     const settled = await Promise.allSettled(appends);
     expect(settled.map((s) => s.status)).toEqual(Array.from({ length: 12 }, (_, i) => (i === BAD ? 'rejected' : 'fulfilled')));
     expect(done).toEqual([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11]);
+    // onWritten: once per batch whose rows were copied, before that batch's COMMIT began (the
+    // commits follow the batch order); never for the bad one
+    expect(written).toEqual([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11]);
+    const commitStarts = log.flatMap((e, k) => (/^\d COMMIT start$/.test(e) ? [k] : []));
+    expect(commitStarts.length).toBe(written.length);
+    written.forEach((b, j) => expect(log.indexOf(`written ${b}`), `batch ${b}`).toBeLessThan(commitStarts[j]!));
     const good = flows.filter((_, j) => Math.floor(j / 1000) !== BAD);
     expect(Number((await total).rows[0]!.flows)).toBe(good.length);
     // overlap: a batch was begun on connection 1 while connection 0 was committing

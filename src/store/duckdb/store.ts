@@ -321,12 +321,20 @@ class DuckDBStore implements FlowStore {
    * Append rows of columnar batches (the collector threads' form, enriched in place) as one batch,
    * without making records; same transaction, batch number and roll-up rules as `append`.
    */
-  appendColumnar(ranges: readonly ColumnarRange[]): Promise<void> {
+  appendColumnar(ranges: readonly ColumnarRange[], onWritten?: () => void): Promise<void> {
     if (ranges.every((r) => r.to <= r.from)) return Promise.resolve();
-    return this.appendBatch({ ranges });
+    return this.appendBatch({ ranges }, onWritten);
   }
 
-  private appendBatch(src: BatchSource): Promise<void> {
+  /** `onWritten`: called once the rows are in DuckDB's transaction (before the COMMIT). */
+  private appendBatch(src: BatchSource, onWritten?: () => void): Promise<void> {
+    const written = (): void => {
+      try {
+        onWritten?.();
+      } catch {
+        // the caller's bookkeeping: never the store's failure
+      }
+    };
     // The rows are written in the serial lane; the COMMIT runs after it (in order with the other
     // commits), so the next append can fill the other connection's transaction meanwhile.
     const filled = this.serial(
@@ -340,6 +348,7 @@ class DuckDBStore implements FlowStore {
           // raw with columns the schema does not know: through the staging table, one at a time
           await this.commits;
           await this.appendStaged(src, id);
+          written();
           this.committed(id, rows);
           return { done: Promise.resolve() };
         }
@@ -352,6 +361,7 @@ class DuckDBStore implements FlowStore {
           await conn.run('ROLLBACK').catch(() => undefined);
           throw e;
         }
+        written();
         const previous = this.commits;
         const done = (async (): Promise<void> => {
           await previous;
