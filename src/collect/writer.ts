@@ -109,9 +109,9 @@ export class StoreWriter {
   private lastWarn = 0;
   private idleWaiters: (() => void)[] = [];
   /**
-   * Columnar batches → row ranges of them not yet written, failed or dropped (plus one while
-   * addColumnar splits a batch). Ranges turned into records are never released: the records'
-   * addresses are views into the batch.
+   * Columnar batches → row ranges of them not yet written (copied by the store: `onWritten`), failed
+   * or dropped (plus one while addColumnar splits a batch). Ranges turned into records are never
+   * released: the records' addresses are views into the batch.
    */
   private readonly refs = new WeakMap<ColumnarBatch, number>();
   /** Set while drain waits for an append with nothing queued: a sealed batch wakes it. */
