@@ -91,6 +91,17 @@ describe('store writer', () => {
 });
 
 describe('store writer: the queue is bounded in flows too', () => {
+  const lan = (i: number): FlowRecord => ({ ...emptyFlow(), family: 4, src_addr: parseIP(`192.168.1.${i}`).addr, dst_addr: parseIP('203.0.113.5').addr, proto: 6, dst_port: 443 });
+  /** Columnar batches of `n` LAN flows that note their id in `released` when released. */
+  const releasedInto =
+    (released: number[]) =>
+    (id: number, n: number): ColumnarBatch => {
+      const b = encodeBatch(Array.from({ length: n }, (_, i) => lan(i))).batch;
+      b.release = () => released.push(id);
+      return b;
+    };
+  const tick = () => new Promise((r) => setTimeout(r, 5));
+
   it('makes the next columnar batch ready while the current one is appended; order, content and failures stay per batch', async () => {
     const events: string[] = [];
     const seen: number[][] = [];
@@ -191,14 +202,8 @@ describe('store writer: the queue is bounded in flows too', () => {
       };
       return { st, calls };
     };
-    const lan = (i: number): FlowRecord => ({ ...emptyFlow(), family: 4, src_addr: parseIP(`192.168.1.${i}`).addr, dst_addr: parseIP('203.0.113.5').addr, proto: 6, dst_port: 443 });
     const released: number[] = [];
-    const batchOf = (id: number, n: number): ColumnarBatch => {
-      const b = encodeBatch(Array.from({ length: n }, (_, i) => lan(i))).batch;
-      b.release = () => released.push(id);
-      return b;
-    };
-    const tick = () => new Promise((r) => setTimeout(r, 5));
+    const batchOf = releasedInto(released);
 
     const { st, calls } = gated(2);
     const w = new StoreWriter({ store: st, maxFlows: 10, maxDelayMs: 10_000, maxPending: 2, warn: null });
@@ -249,12 +254,7 @@ describe('store writer: the queue is bounded in flows too', () => {
 
   it('releases a batch once the store has copied its rows (onWritten), before the append is durable, and only once', async () => {
     const released: number[] = [];
-    const lan = (i: number): FlowRecord => ({ ...emptyFlow(), family: 4, src_addr: parseIP(`192.168.1.${i}`).addr, dst_addr: parseIP('203.0.113.5').addr, proto: 6, dst_port: 443 });
-    const batchOf = (id: number, n: number): ColumnarBatch => {
-      const b = encodeBatch(Array.from({ length: n }, (_, i) => lan(i))).batch;
-      b.release = () => released.push(id);
-      return b;
-    };
+    const batchOf = releasedInto(released);
     const calls: { written?: () => void; settle: (ok: boolean) => void }[] = [];
     const st = {
       ...slowStore(0),
@@ -263,7 +263,6 @@ describe('store writer: the queue is bounded in flows too', () => {
         return new Promise<void>((resolve, reject) => calls.push({ written: onWritten, settle: (ok) => (ok ? resolve() : reject(new Error('disk full'))) }));
       },
     };
-    const tick = () => new Promise((r) => setTimeout(r, 5));
     const w = new StoreWriter({ store: st, maxFlows: 10, maxDelayMs: 10_000, maxPending: 4, warn: null });
     w.addColumnar(batchOf(1, 10));
     w.addColumnar(batchOf(2, 10));
