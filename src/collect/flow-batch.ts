@@ -22,7 +22,7 @@ export interface ColumnarBatch {
   dicts: (string[] | null)[];
   /**
    * Set by the receiving side, never posted: called once nothing reads the batch's columns any more
-   * (StoreWriter: every row range written, failed or dropped), e.g. to hand the column buffers back
+   * (StoreWriter: every row range copied by the store, failed or dropped), e.g. to hand the column buffers back
    * to the collector worker that filled them (ColumnarBuilder.recycle).
    */
   release?: () => void;
@@ -51,8 +51,8 @@ function columnOver(kind: FieldKind, buf: ArrayBuffer): Column {
 
 /**
  * Rows of column sets handed back (ColumnarBuilder.recycle) kept for reuse, at most: one of the
- * store writer's 122,880-flow batches, which come back at once when its append commits (~26 MB
- * with 4,096-row batches; the worker fills them again before the next append commits).
+ * store writer's 122,880-flow batches, which come back at once when DuckDB has copied its rows
+ * (~26 MB with 4,096-row batches; the worker fills them again before the next one is copied).
  */
 const MAX_SPARE_ROWS = 131_072;
 
