@@ -11,8 +11,11 @@
  * v6scope / peer / parse-only; the medians and the v6scope/peer ratio are printed. Wall and CPU
  * seconds are both recorded (CPU includes DuckDB's worker threads).
  * - parse-only: the same AwsIngester with a store whose append does nothing (where the time goes).
- * - v6scope: `AwsIngester` (the `aws ingest` code path: gunzip, split, parse, side aggregate,
- *   enrich, FlowStore.append into the DuckDB store with its raw table and three rollups).
+ * - v6scope: the `aws ingest` code path (`ingestSourcesInThread`): a parse thread runs
+ *   `AwsIngester` (gunzip, split, parse, side aggregate, enrich), the DuckDB store (raw table and
+ *   three rollups) appends its batches in the calling thread with two appends outstanding.
+ * - in-thread (with --in-thread): the same job with the parse in the store's thread
+ *   (`ingestSources`, as V6SCOPE_AWS_PARSE_THREAD=0 does).
  * - peer: a DuckDB file database, `CREATE TABLE t AS SELECT * FROM read_csv(FILE, delim=' ',
  *   header=true, columns={…14 v2 columns…})` — the native columnar CSV loader, no address parsing.
  * - native-store (with --native): what DuckDB itself needs to store the same flows the way v6scope
@@ -38,7 +41,24 @@ async function child(side, file, storeKind) {
   try {
     const t0 = performance.now();
     let lines = 0;
-    if (side === 'v6scope' || side === 'parse-only') {
+    if (side === 'v6scope' || side === 'in-thread') {
+      // the `aws ingest` code path: the job with the parse in a thread of its own (or, `in-thread`,
+      // in the same thread as the store: V6SCOPE_AWS_PARSE_THREAD=0)
+      const dist = path.resolve(root, DIST);
+      const { ingestSources, ingestSourcesInThread } = await import(`${dist}/pipeline/aws-thread.js`);
+      const { openDuckDBStore } = await import(`${dist}/store/duckdb/store.js`);
+      const store = await openDuckDBStore({ path: path.join(dir, 'flows.duckdb'), ...(process.env.BENCH_ROLLUP_ROWS ? { rollupFlushRows: Number(process.env.BENCH_ROLLUP_ROWS) } : {}) });
+      const job = { sources: [file], dataDir: dir, localPrefixes: [] };
+      const t1 = performance.now();
+      const c1 = process.cpuUsage();
+      const [r] = side === 'v6scope' ? await ingestSourcesInThread(job, store) : await ingestSources(job, store);
+      if (r.error) throw new Error(r.error);
+      await store.close();
+      const s = (performance.now() - t1) / 1000;
+      const cpu = process.cpuUsage(c1);
+      return { side, seconds: s, cpuSeconds: (cpu.user + cpu.system) / 1e6, lines: r.lines - 1, flows: r.flows, nodata: r.nodata, malformed: r.malformed, rssMB: process.resourceUsage().maxRSS / 1024 };
+    }
+    if (side === 'parse-only') {
       if (side === 'parse-only') storeKind = 'null';
       const dist = path.resolve(root, DIST);
       const { AwsIngester } = await import(`${dist}/pipeline/ingest-aws.js`);
@@ -152,9 +172,10 @@ const file = path.resolve(positional[0] ?? 'bench/work/vpc-1m.log.gz');
 const rounds = Number(positional[1] ?? 3);
 const storeKind = positional[2] ?? 'duckdb';
 const native = process.argv.includes('--native');
-const res = { v6scope: [], peer: [], 'parse-only': [], 'native-store': [] };
+const inThread = process.argv.includes('--in-thread');
+const res = { v6scope: [], peer: [], 'parse-only': [], 'native-store': [], 'in-thread': [] };
 for (let i = 0; i < rounds; i++) {
-  for (const side of ['v6scope', 'peer', 'parse-only', ...(native ? ['native-store'] : [])]) {
+  for (const side of ['v6scope', 'peer', 'parse-only', ...(inThread ? ['in-thread'] : []), ...(native ? ['native-store'] : [])]) {
     const p = spawnSync(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), here, '--child', side, file, storeKind], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 24 });
     if (p.status !== 0) throw new Error(`${side}: ${p.stderr}`);
     const r = JSON.parse(p.stdout.trim().split('\n').pop());
@@ -175,6 +196,12 @@ const out = {
   parseOnly: { seconds: med(res['parse-only'].map((r) => r.seconds)), linesPerSec: Math.round(lines / med(res['parse-only'].map((r) => r.seconds))), cpuSeconds: med(res['parse-only'].map((r) => r.cpuSeconds)), peakRssMB: Math.round(Math.max(...res['parse-only'].map((r) => r.rssMB))) },
   read_csv: { seconds: p, linesPerSec: Math.round(lines / p), cpuSeconds: med(res.peer.map((r) => r.cpuSeconds)), peakRssMB: Math.round(Math.max(...res.peer.map((r) => r.rssMB))) },
   ratio: Math.round((p / v) * 100) / 100,
+  ...(inThread
+    ? {
+        inThread: { seconds: med(res['in-thread'].map((r) => r.seconds)), linesPerSec: Math.round(lines / med(res['in-thread'].map((r) => r.seconds))), cpuSeconds: med(res['in-thread'].map((r) => r.cpuSeconds)), peakRssMB: Math.round(Math.max(...res['in-thread'].map((r) => r.rssMB))) },
+        inThreadRatio: Math.round((p / med(res['in-thread'].map((r) => r.seconds))) * 100) / 100,
+      }
+    : {}),
   ...(native
     ? {
         nativeStore: { flows: res['native-store'][0].lines, seconds: med(res['native-store'].map((r) => r.seconds)), flowsPerSec: Math.round(res['native-store'][0].lines / med(res['native-store'].map((r) => r.seconds))), cpuSeconds: med(res['native-store'].map((r) => r.cpuSeconds)) },

@@ -3,8 +3,8 @@
  *
  * - Objects (files or S3 objects) already ingested with the same size and ETag/mtime are skipped.
  * - Malformed lines are reported as `file:line: reason`, counted, and the rest is ingested.
- * - Memory is bounded: bytes are streamed, flows are appended in batches with one batch in flight
- *   on the store while the next is parsed, and the dedup window is capped.
+ * - Memory is bounded: bytes are streamed, flows are appended in batches with up to the store's
+ *   `appendDepth` batches in flight while the next is parsed, and the dedup window is capped.
  * - VPC/TGW text is parsed from the bytes (sources/cloud/vpc-bytes.ts) straight into a columnar
  *   batch (collect/flow-batch.ts), without records; lines the fast path does not handle go through
  *   the reference string parser (sources/cloud/vpc.ts), as do access logs and Parquet rows, and
@@ -15,9 +15,10 @@
  * - Every row carries its object's identity (`log_object`: a 12-character hash of key, ETag/mtime
  *   and size).
  * - Before an object's first row is appended, a start record is appended and fsynced to
- *   DATA/aws/journal.jsonl. Each append is atomic in the store and appends of one object happen in
- *   order, one at a time (the next is only sent once the previous one succeeded), so the rows
- *   stored for an object are always a prefix of its records.
+ *   DATA/aws/journal.jsonl. Each append is atomic in the store, appends of one object are made in
+ *   order, and each one after the first commits only if the one before it did (`appendColumnar`'s
+ *   `after`; a store that takes one append at a time gets them one at a time), so the rows stored
+ *   for an object are always a prefix of its records.
  * - An object is "done" when DATA/aws/state.json (written to a temporary file, fsynced, renamed)
  *   lists it together with its side aggregate. A re-run skips done objects; for an object that was
  *   started but is not done it asks the store how many rows carry its identity, re-reads the object
@@ -50,8 +51,11 @@ const DEDUP_CAP = 1 << 20;
 /** Malformed lines printed per object (all are counted). */
 const MAX_REPORTED = 5;
 
+/** What the ingest needs of a store (a FlowStore, or the parse thread's proxy of one). */
+export type IngestStore = Pick<FlowStore, 'append' | 'appendColumnar' | 'appendDepth' | 'query'>;
+
 export interface AwsIngestOptions {
-  store: FlowStore;
+  store: IngestStore;
   enricher: LocalEnricher;
   dataDir: string;
   summary: AwsSummary;
@@ -176,9 +180,17 @@ export class AwsIngester {
     let objectIx = -1;
     let batchIsFlowLog = true;
     let stored = 0;
-    let inFlight: Promise<void> | null = null;
+    const store = this.opts.store;
+    const depth = Math.max(1, store.appendDepth ?? 1);
+    /** Appends sent and not yet awaited, oldest first; `last`: the store's promise of the newest. */
+    const inFlight: Promise<void>[] = [];
+    let last: Promise<void> | undefined;
+    /** The first append that failed (later ones of the object fail with it). */
+    let storeError: { e: unknown } | null = null;
     const flush = async (): Promise<void> => {
-      if (inFlight) await inFlight;
+      // Up to `depth` appends outstanding: the next batch is parsed (and sent) while earlier ones
+      // commit. The oldest is awaited first, so a store failure is seen in order and rethrown.
+      while (inFlight.length >= depth) await inFlight.shift();
       if (rows.n === 0) return;
       const { batch } = rows.take();
       const d = dirs;
@@ -191,18 +203,29 @@ export class AwsIngester {
         this.journal.start(o.key, objectId, o.tag, o.size);
         started = true;
       }
-      // One append in flight: the next batch is parsed meanwhile, and is only sent once this one
-      // is durable (so the stored rows of an object are a prefix of its records). A store without
-      // a columnar append gets records.
-      const store = this.opts.store;
-      const range = { batch, from: 0, to: batch.n };
-      const p = (store.appendColumnar ? store.appendColumnar([range]) : store.append(decodeBatch(batch))).then(() => {
-        stored += batch.n;
-        this.flowsStored += batch.n;
-        if (inFlight === p) inFlight = null;
-      });
-      p.catch(() => undefined); // awaited (and rethrown) by the next flush or at the end
-      inFlight = p;
+      // Each append commits only if the previous one of this object did (`after`), so the stored
+      // rows of an object are a prefix of its records. A store without a columnar append gets
+      // records, one append at a time (its depth is 1).
+      const n = batch.n;
+      const range = { batch, from: 0, to: n };
+      const sent = store.appendColumnar ? store.appendColumnar([range], undefined, last) : store.append(decodeBatch(batch));
+      last = sent;
+      const p = sent.then(
+        () => {
+          stored += n;
+          this.flowsStored += n;
+        },
+        (e: unknown) => {
+          storeError ??= { e };
+          throw e;
+        },
+      );
+      p.catch(() => undefined); // awaited (and rethrown) by a later flush or at the end
+      inFlight.push(p);
+    };
+    /** Every append sent, awaited in order (the first failure is rethrown). */
+    const drain = async (): Promise<void> => {
+      while (inFlight.length > 0) await inFlight.shift();
     };
     const malformed = (lineNo: number, msg: string): void => {
       res.malformed++;
@@ -420,12 +443,14 @@ export class AwsIngester {
       }
       if (carry !== null && carry.length > 0) onLine(carry, 0, carry.length);
       await flush();
-      await flush();
+      await drain();
     } catch (e) {
       res.error = `${o.display}:${lineNo}: ${(e as Error).message}`;
     }
-    // A store failure is fatal: nothing after the stored prefix was appended; a re-run resumes there.
-    if (inFlight) await inFlight;
+    // A store failure is fatal (its first error is rethrown): nothing after the stored prefix was
+    // committed; a re-run resumes there.
+    await Promise.allSettled(inFlight.splice(0));
+    if (storeError !== null) throw (storeError as { e: unknown }).e;
     res.lines = lineNo;
     const k = res.kind === 'tgw' ? 'tgw' : 'vpc';
     tally.mergeInto(delta, k);

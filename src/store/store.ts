@@ -44,8 +44,13 @@ export interface FlowStore {
    * columns no more — possibly well before the append is durable (DuckDB: before its COMMIT), so a
    * caller may reuse the column buffers then. It is called at most once, and not at all when the
    * append fails before the rows are copied.
+   * `after`, when given, is the promise of an earlier append of the same caller (made before this
+   * one, typically the one just before): this append commits only if that one did — when it failed,
+   * this one is rolled back and rejects too. A caller with several appends outstanding
+   * (`appendDepth`) so keeps what is stored a prefix of what it sent (the AWS ingest's crash-safety
+   * rule). Stores whose `appendDepth` is 1 may ignore it: their callers wait for each append.
    */
-  appendColumnar?(ranges: readonly ColumnarRange[], onWritten?: () => void): Promise<void>;
+  appendColumnar?(ranges: readonly ColumnarRange[], onWritten?: () => void, after?: Promise<unknown>): Promise<void>;
   /**
    * Rows per append that the store writes most cheaply, when an append holds a multiple of it
    * (DuckDB: one row group — a transaction's full row groups go compressed straight into the file

@@ -7,6 +7,9 @@
  *    stored, nothing recorded), then a fresh ingester on the same data directory.
  * 2. A real `v6scope aws ingest` child process killed with SIGKILL during a multi-object ingest,
  *    then run again to completion.
+ * 3. With the parse in its own thread and two appends outstanding: a COMMIT fails while the next
+ *    batch of the object is already in the store's other transaction — that batch must not be
+ *    committed (the stored rows stay a prefix), and a re-run resumes after them.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +18,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalEnricher } from '../../src/enrich/local.js';
+import { ingestSourcesInThread } from '../../src/pipeline/aws-thread.js';
 import { AwsIngester } from '../../src/pipeline/ingest-aws.js';
 import { listLocal } from '../../src/sources/cloud/inputs.js';
 import { loadSummary } from '../../src/sources/cloud/summary.js';
@@ -164,5 +168,62 @@ describe('aws ingest: crash safety', () => {
     // A third run has nothing to do.
     const again = JSON.parse((await runCli(['--data', data, '--json', 'aws', 'ingest', tree])).stdout);
     expect(again.ingested).toBe(0);
+  });
+
+  it('parse thread, two appends outstanding: a failed COMMIT keeps the next batch out; the re-run resumes after the prefix', async () => {
+    const tree = path.join(dir, 'tree-c');
+    const truth = makeTree(tree, 2, 5000);
+    const data = path.join(dir, 'data-c');
+    const store = await openDuckDBStore({ path: path.join(dir, 'c.duckdb') });
+    expect(store.appendDepth).toBe(2);
+    type Conn = { run: (sql: string, ...a: unknown[]) => Promise<unknown>; createAppender: (...a: unknown[]) => Promise<{ closeSync: () => void }> };
+    const conns = (store as unknown as { appendConns: Conn[] }).appendConns;
+    const saved = conns.map((c) => ({ run: c.run, createAppender: c.createAppender }));
+    let commits = 0;
+    let filled = 0;
+    let failedAfterFilled = -1;
+    for (const c of conns) {
+      const run = c.run.bind(c);
+      const create = c.createAppender.bind(c);
+      c.createAppender = async (...a) => {
+        const app = await create(...a);
+        const close = app.closeSync.bind(app);
+        app.closeSync = () => {
+          close();
+          filled++;
+        };
+        return app;
+      };
+      // The third batch's COMMIT fails once the fourth batch is in the other transaction.
+      c.run = async (sql, ...a) => {
+        if (sql === 'COMMIT' && ++commits === 3) {
+          for (let t = 0; t < 10_000 && filled < 4; t += 5) await new Promise((r) => setTimeout(r, 5));
+          failedAfterFilled = filled;
+          throw new Error('injected COMMIT failure');
+        }
+        return run(sql, ...a);
+      };
+    }
+    try {
+      const job = { sources: [tree], dataDir: data, localPrefixes: [], batchSize: 1000 };
+      await expect(ingestSourcesInThread(job, store)).rejects.toThrow('injected COMMIT failure');
+      expect(failedAfterFilled).toBe(4);
+      // batches 1 and 2 of the first object, not its 4th (written, then rolled back)
+      const partial = await storedTotals(store);
+      expect(partial.flows[0] + partial.flows[1]).toBe(2000);
+      expect(Object.keys(loadSummary(data).objects)).toHaveLength(0);
+
+      conns.forEach((c, i) => Object.assign(c, saved[i]));
+      const results = await ingestSourcesInThread(job, store);
+      // the thread asked the store (through the calling thread) how many rows the object has
+      expect(results.map((r) => r.resumedAfter)).toEqual([2000, 0]);
+      expect(results.every((r) => !r.error)).toBe(true);
+      expect(await storedTotals(store)).toEqual({ ...truth, nodata: 0 });
+      const s = loadSummary(data);
+      expect(Object.values(s.status).reduce((a, b) => a + b, 0)).toBe(truth.nodata);
+      expect((s.unique['vpc|4']?.flows ?? 0) + (s.unique['vpc|6']?.flows ?? 0)).toBe(truth.flows[0] + truth.flows[1]);
+    } finally {
+      await store.close();
+    }
   });
 });

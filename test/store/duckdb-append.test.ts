@@ -433,4 +433,64 @@ describe('DuckDB appends made without waiting for the previous commit', () => {
       inst.closeSync();
     }
   });
+
+  it('an append made with `after` commits only if that earlier one did: a failed fill or COMMIT takes the later chained appends with it, never the others', async () => {
+    const file = path.join(dir, 'chained.duckdb');
+    const store = await openDuckDBStore({ path: file, rollupFlushMs: 0, rollupFlushRows: 2500 });
+    const flows = makeHostileFlows(9000, 11);
+    const log: string[] = [];
+    type Conn = { run: (sql: string, ...a: unknown[]) => Promise<unknown> };
+    let commits = 0;
+    // The 4th COMMIT fails: commits follow the batch order and only batches 0, 1, 5 and 6 reach
+    // theirs (2 fails its fill, 3 and 4 depend on it), so it is batch 6's — after batch 7 was written.
+    for (const c of (store as unknown as { appendConns: Conn[] }).appendConns) {
+      const run = c.run.bind(c);
+      c.run = async (sql, ...a) => {
+        if (sql === 'COMMIT' && ++commits === 4) {
+          // held until batch 7's rows are in the other connection's transaction (its fill does not wait for this COMMIT)
+          for (let t = 0; t < 5000 && !log.includes('written 7'); t += 5) await new Promise((r) => setTimeout(r, 5));
+          log.push('COMMIT 6 fails');
+          throw new Error('injected COMMIT failure');
+        }
+        return run(sql, ...a);
+      };
+    }
+    const BAD_FILL = 2;
+    const batches = Array.from({ length: 9 }, (_, i) => {
+      const { batch } = encodeBatch(flows.slice(i * 1000, (i + 1) * 1000));
+      if (i === BAD_FILL) batch.dicts[FIELDS.findIndex((f) => f.name === 'device_id')]!.push(5 as unknown as string);
+      return batch;
+    });
+    // chains: 0 → 1 → 2 (bad fill) → 3 → 4; 5 alone; 6 (COMMIT fails) → 7; 8 alone
+    const afterOf: (number | null)[] = [null, 0, 1, 2, 3, null, null, 6, null];
+    const appends: Promise<void>[] = [];
+    batches.forEach((batch, i) => {
+      const after = afterOf[i] === null ? undefined : appends[afterOf[i]!];
+      appends.push(store.appendColumnar!([{ batch, from: 0, to: 1000 }], () => log.push(`written ${i}`), after));
+    });
+    const settled = await Promise.allSettled(appends);
+    const outcome = settled.map((r) => (r.status === 'fulfilled' ? 'stored' : (r.reason as Error).message));
+    expect(outcome[0]).toBe('stored');
+    expect(outcome[1]).toBe('stored');
+    expect(outcome[2]).not.toMatch(/not committed/);
+    expect(outcome[3]).toMatch(/^not committed: an earlier append it depends on failed/);
+    expect(outcome[4]).toMatch(/^not committed/);
+    expect(outcome[5]).toBe('stored');
+    expect(outcome[6]).toBe('injected COMMIT failure');
+    expect(outcome[7]).toMatch(/^not committed: an earlier append it depends on failed \(injected COMMIT failure\)/);
+    expect(outcome[8]).toBe('stored');
+    // batch 7's rows were in its transaction before batch 6's COMMIT failed: the rollback is what kept it out
+    expect(log.indexOf('written 7')).toBeGreaterThanOrEqual(0);
+    expect(log.indexOf('written 7')).toBeLessThan(log.indexOf('COMMIT 6 fails'));
+    const good = flows.filter((_, j) => [0, 1, 5, 8].includes(Math.floor(j / 1000)));
+    try {
+      expect(Number((await store.query({ since: 0, until: Number.MAX_SAFE_INTEGER, metrics: ['flows'] })).rows[0]!.flows)).toBe(good.length);
+      await expectRollupsEqualOracle(store, good);
+      // the connections are usable again: a later append commits
+      await store.appendColumnar!([{ batch: encodeBatch(flows.slice(0, 10)).batch, from: 0, to: 10 }]);
+    } finally {
+      await store.close();
+    }
+    expect(await rawContent(file)).toEqual(expectedContent([...good, ...flows.slice(0, 10)]));
+  });
 });

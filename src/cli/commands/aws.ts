@@ -5,8 +5,9 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { LocalEnricher } from '../../enrich/local.js';
 import { awsReport, emfLines, type FamilySplit, type GroupShare } from '../../analysis/aws.js';
-import { AwsIngester, type ObjectResult } from '../../pipeline/ingest-aws.js';
-import { listLocal, listS3, parseS3Url, s3Client, type LogKind, type LogObject } from '../../sources/cloud/inputs.js';
+import type { ObjectResult } from '../../pipeline/ingest-aws.js';
+import { ingestSources, ingestSourcesInThread, type AwsIngestEvents, type AwsIngestJob } from '../../pipeline/aws-thread.js';
+import { parseS3Url, type LogKind } from '../../sources/cloud/inputs.js';
 import { loadSummary } from '../../sources/cloud/summary.js';
 import { parseVpcFormat } from '../../sources/cloud/vpc.js';
 import { openStore } from '../../store/index.js';
@@ -63,56 +64,61 @@ export function register(program: Command): void {
           }
         } else if (!existsSync(s)) throw new UsageError(`no such file or directory: ${s}`);
       }
-      let enricher: LocalEnricher;
       try {
-        enricher = new LocalEnricher({ localPrefixes: opts.local });
+        new LocalEnricher({ localPrefixes: opts.local }); // checked here; the parse thread makes its own
       } catch (e) {
         throw new UsageError(`--local: ${(e as Error).message}`);
       }
-      const summary = loadSummary(g.data);
-      const store = await openStore(g);
-      const ing = new AwsIngester({
-        store,
-        enricher,
+      const job: AwsIngestJob = {
+        sources,
         dataDir: g.data,
-        summary,
         kind: opts.kind as LogKind | undefined,
         format: opts.format,
         force: opts.force,
         // Rows per store append (tuning and tests; default 122,880).
         batchSize: process.env.V6SCOPE_AWS_BATCH_ROWS ? Math.max(1, Number(process.env.V6SCOPE_AWS_BATCH_ROWS)) || undefined : undefined,
+        localPrefixes: opts.local,
+        s3: { endpoint: opts.endpoint, region: opts.region },
+      };
+      const tty = !g.quiet && Boolean(process.stderr.isTTY);
+      let progress: Progress | null = null;
+      let total: number | undefined;
+      let done = 0;
+      let lines = 0;
+      let objects = 0;
+      const events: AwsIngestEvents = {
+        onSource: (src, t) => {
+          progress = new Progress(`aws ingest ${src}`, tty);
+          total = t;
+          done = 0;
+          lines = 0;
+        },
+        onProgress: (bytes, l) => progress?.update(done + bytes, total, `${objects + 1} objects ${fmtCount(lines + l)} lines`),
+        onObject: (r, size) => {
+          objects++;
+          if (!r.skipped) {
+            done += size;
+            lines += r.lines;
+          }
+          progress?.update(done, total, `${objects} objects ${fmtCount(lines)} lines`);
+          if (r.error) process.stderr.write(`v6scope: ${r.error}\n`);
+          if (r.malformed > r.malformedSamples.length && !g.quiet) {
+            process.stderr.write(`v6scope: ${r.display}: ${r.malformed} malformed lines in all (first ${r.malformedSamples.length} shown)\n`);
+          }
+        },
+        onSourceEnd: () => progress?.done(),
         onWarning: (m) => {
           if (!g.quiet) process.stderr.write(`v6scope: ${m}\n`);
         },
-      });
-      const results: ObjectResult[] = [];
-      const tty = !g.quiet && Boolean(process.stderr.isTTY);
+      };
+      const store = await openStore(g);
+      let results: ObjectResult[];
       try {
-        for (const src of sources) {
-          const objects: AsyncIterable<LogObject> | LogObject[] = src.startsWith('s3://')
-            ? listS3(src, await s3Client({ endpoint: opts.endpoint, region: opts.region }))
-            : listLocal(src);
-          const total = Array.isArray(objects) ? objects.reduce((s, o) => s + o.size, 0) : undefined;
-          const progress = new Progress(`aws ingest ${src}`, tty);
-          let done = 0;
-          let lines = 0;
-          for await (const o of objects) {
-            const r = await ing.ingest(o);
-            if (!r.skipped) {
-              done += o.size;
-              lines += r.lines;
-            }
-            progress.update(done, total, `${results.length + 1} objects ${fmtCount(lines)} lines`);
-            results.push(r);
-            if (r.error) process.stderr.write(`v6scope: ${r.error}\n`);
-            if (r.malformed > r.malformedSamples.length && !g.quiet) {
-              process.stderr.write(`v6scope: ${o.display}: ${r.malformed} malformed lines in all (first ${r.malformedSamples.length} shown)\n`);
-            }
-          }
-          progress.done();
-        }
-        ing.save();
+        // The parse runs in a thread of its own beside the store (V6SCOPE_AWS_PARSE_THREAD=0: in
+        // this thread, for debugging and comparison).
+        results = process.env.V6SCOPE_AWS_PARSE_THREAD === '0' ? await ingestSources(job, store, events) : await ingestSourcesInThread(job, store, events);
       } finally {
+        (progress as Progress | null)?.done();
         await store.close();
       }
       const ingested = results.filter((r) => !r.skipped);

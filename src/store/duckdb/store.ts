@@ -321,13 +321,16 @@ class DuckDBStore implements FlowStore {
    * Append rows of columnar batches (the collector threads' form, enriched in place) as one batch,
    * without making records; same transaction, batch number and roll-up rules as `append`.
    */
-  appendColumnar(ranges: readonly ColumnarRange[], onWritten?: () => void): Promise<void> {
-    if (ranges.every((r) => r.to <= r.from)) return Promise.resolve();
-    return this.appendBatch({ ranges }, onWritten);
+  appendColumnar(ranges: readonly ColumnarRange[], onWritten?: () => void, after?: Promise<unknown>): Promise<void> {
+    if (ranges.every((r) => r.to <= r.from)) return after ? after.then(() => undefined, (e: unknown) => Promise.reject(notCommitted(e))) : Promise.resolve();
+    return this.appendBatch({ ranges }, onWritten, after);
   }
 
-  /** `onWritten`: called once the rows are in DuckDB's transaction (before the COMMIT). */
-  private appendBatch(src: BatchSource, onWritten?: () => void): Promise<void> {
+  /**
+   * `onWritten`: called once the rows are in DuckDB's transaction (before the COMMIT). `after`: an
+   * earlier append this one's COMMIT depends on (FlowStore.appendColumnar).
+   */
+  private appendBatch(src: BatchSource, onWritten?: () => void, after?: Promise<unknown>): Promise<void> {
     const written = (): void => {
       try {
         onWritten?.();
@@ -347,6 +350,7 @@ class DuckDBStore implements FlowStore {
         if (!this.rawLayout) {
           // raw with columns the schema does not know: through the staging table, one at a time
           await this.commits;
+          if (after) await after.catch((e: unknown) => Promise.reject(notCommitted(e)));
           await this.appendStaged(src, id);
           written();
           this.committed(id, rows);
@@ -366,6 +370,8 @@ class DuckDBStore implements FlowStore {
         const done = (async (): Promise<void> => {
           await previous;
           try {
+            // The earlier append's COMMIT came before this one's (commits run in batch order).
+            if (after) await after.catch((e: unknown) => Promise.reject(notCommitted(e)));
             await conn.run('COMMIT');
           } catch (e) {
             await conn.run('ROLLBACK').catch(() => undefined);
@@ -637,6 +643,11 @@ class DuckDBStore implements FlowStore {
       this.instance.closeSync();
     });
   }
+}
+
+/** The error of an append rolled back because the append it depended on (`after`) failed. */
+function notCommitted(e: unknown): Error {
+  return new Error(`not committed: an earlier append it depends on failed (${e instanceof Error ? e.message : String(e)})`);
 }
 
 /** A batch to append: records, or row ranges of columnar batches. */

@@ -6,6 +6,8 @@
  * `flow-direction` with its peer and service port — row for row, in file order, across batches,
  * with lines the byte path hands over (IPv4-mapped addresses), malformed lines and NODATA between
  * them. (Resuming after a stored prefix is checked end to end in test/e2e/aws-crash.test.ts.)
+ * With the parse in a thread of its own (`aws ingest`'s path), the store in the calling thread
+ * must get the same rows in the same order, and the side aggregate and results must be the same.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +15,11 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeBatch } from '../../../src/collect/flow-batch.js';
 import { LocalEnricher, servicePort } from '../../../src/enrich/local.js';
+import { ingestSources, ingestSourcesInThread, type AwsIngestJob } from '../../../src/pipeline/aws-thread.js';
 import { AwsIngester } from '../../../src/pipeline/ingest-aws.js';
 import { Direction, type FlowRecord } from '../../../src/schema/fields.js';
 import { listLocal } from '../../../src/sources/cloud/inputs.js';
-import { AwsSummary } from '../../../src/sources/cloud/summary.js';
+import { AwsSummary, loadSummary } from '../../../src/sources/cloud/summary.js';
 import { LogFormatError, parseVpcFormat, splitFields, VpcFormat } from '../../../src/sources/cloud/vpc.js';
 import type { ColumnarRange, FlowStore } from '../../../src/store/store.js';
 
@@ -26,10 +29,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const FORMAT = '${version} ${vpc-id} ${subnet-id} ${interface-id} ${account-id} ${type} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${pkt-srcaddr} ${pkt-dstaddr} ${protocol} ${bytes} ${packets} ${start} ${end} ${action} ${tcp-flags} ${log-status} ${flow-direction}';
 const LOCAL = ['2600:1f18:aa::/48', '198.51.100.0/24'];
 
-/** A store that keeps what it is given, as records; `columnar` says whether it offers appendColumnar. */
-function memStore(columnar: boolean): FlowStore & { rows: FlowRecord[]; columnarAppends: number } {
+/**
+ * A store that keeps what it is given, as records; `columnar` says whether it offers appendColumnar,
+ * `depth` is its appendDepth (appends without `after`, or with one other than the previous append,
+ * are counted in `unchained`).
+ */
+function memStore(columnar: boolean, depth?: number): FlowStore & { rows: FlowRecord[]; columnarAppends: number; unchained: number } {
+  let last: Promise<unknown> | undefined;
   const s = {
     kind: 'memory',
+    appendDepth: depth,
+    unchained: 0,
     rows: [] as FlowRecord[],
     columnarAppends: 0,
     append: async (b: readonly FlowRecord[]) => {
@@ -43,12 +53,16 @@ function memStore(columnar: boolean): FlowStore & { rows: FlowRecord[]; columnar
   };
   if (!columnar) return s;
   return Object.assign(s, {
-    appendColumnar: async (ranges: readonly ColumnarRange[]) => {
+    appendColumnar: (ranges: readonly ColumnarRange[], _w?: () => void, after?: Promise<unknown>) => {
       s.columnarAppends++;
+      if (after === undefined || after !== last) s.unchained++;
       for (const r of ranges) {
         const all = decodeBatch({ n: r.to, cols: [...r.batch.cols], dicts: r.batch.dicts.map((d) => (d ? [...d] : null)) });
         s.rows.push(...all.slice(r.from, r.to).map((x) => ({ ...x, src_addr: x.src_addr.slice(), dst_addr: x.dst_addr.slice(), peer_addr: x.peer_addr.slice(), exporter_addr: x.exporter_addr.slice() })));
       }
+      const p = new Promise<void>((resolve) => setTimeout(resolve, 1));
+      last = p;
+      return p;
     },
   });
 }
@@ -159,5 +173,35 @@ describe('AWS ingest: columnar batches', () => {
     expect(b.columnarAppends).toBe(0);
     const strip = (x: FlowRecord): FlowRecord => ({ ...x, log_object: '' });
     expect(b.rows.map(strip)).toEqual(a.rows.map(strip));
+  });
+
+  it('with the parse in its own thread: the same rows in the same order, the same results and side aggregate', async () => {
+    const job = (data: string): AwsIngestJob => ({ sources: [file], dataDir: path.join(dir, data), kind: 'vpc', batchSize: 700, localPrefixes: LOCAL });
+    const strip = (x: FlowRecord): FlowRecord => ({ ...x, log_object: '' });
+    const here = memStore(true, 2);
+    const inThisThread = await ingestSources(job('t0'), here);
+    expect(here.columnarAppends).toBeGreaterThan(5);
+    for (const [name, store] of [
+      ['columnar, two appends outstanding', memStore(true, 2)],
+      ['columnar, one at a time', memStore(true)],
+      ['records', memStore(false)],
+    ] as const) {
+      const warnings: string[] = [];
+      const objects: number[] = [];
+      const results = await ingestSourcesInThread(job(name), store, { onWarning: (w) => warnings.push(w), onObject: (r) => objects.push(r.lines) });
+      expect(store.rows.map(strip), name).toEqual(here.rows.map(strip));
+      // one identity per object, as in the calling thread's run
+      expect(new Set(store.rows.map((x) => x.log_object)).size).toBe(1);
+      expect(results).toEqual(inThisThread.map((r) => ({ ...r })));
+      expect(objects).toEqual([6001]);
+      expect(warnings).toEqual(results[0]!.malformedSamples);
+      expect(warnings.length).toBeGreaterThan(0);
+      const a = loadSummary(path.join(dir, 't0'));
+      const b = loadSummary(path.join(dir, name));
+      for (const x of [a, b]) for (const o of Object.values(x.objects)) o.ingestedAt = 0;
+      expect(JSON.stringify(b)).toEqual(JSON.stringify(a));
+    }
+    // Each batch after an object's first is appended with the one before it as `after`.
+    expect(here.unchained).toBe(1);
   });
 });
