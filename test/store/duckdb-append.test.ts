@@ -187,6 +187,48 @@ async function expectRollupsEqualOracle(store: FlowStore, flows: readonly FlowRe
   }
 }
 
+describe('DuckDB roll-ups: the path follows how far the rows collapse', () => {
+  it('rollups read raw while the 1 min rows are nearly as many, the 1 min rows once they are far fewer; exact either way', async () => {
+    const store = await openDuckDBStore({ path: path.join(dir, 'rollup-paths.duckdb'), rollupFlushMs: 0, rollupFlushRows: 1e9 });
+    const sqls: string[] = [];
+    type Conn = { run: (sql: string, ...a: unknown[]) => Promise<unknown> };
+    const roll = (store as unknown as { rollConn: Conn }).rollConn;
+    const run = roll.run.bind(roll);
+    roll.run = (sql, ...a) => {
+      sqls.push(sql);
+      return run(sql, ...a);
+    };
+    const usedAgg = async (flows: FlowRecord[]): Promise<boolean> => {
+      sqls.length = 0;
+      await store.append(flows);
+      await (store as unknown as { flushPending: () => Promise<void> }).flushPending();
+      expect(sqls.some((q) => q.startsWith('INSERT INTO "rollup_1m"'))).toBe(true);
+      return sqls.some((q) => q.includes('v6scope_rollup_agg'));
+    };
+    // nearly one 1 min row per flow, then 12 distinct flows repeated 250 times each
+    const spread = makeHostileFlows(3000, 21);
+    const repeated = (seed: number): FlowRecord[] => makeHostileFlows(12, seed).flatMap((f) => Array.from({ length: 250 }, () => ({ ...f })));
+    const all: FlowRecord[] = [];
+    try {
+      expect(await usedAgg(spread)).toBe(false); // nothing known yet: from raw
+      all.push(...spread);
+      const r1 = repeated(22);
+      expect(await usedAgg(r1)).toBe(false); // the last roll-up barely collapsed
+      all.push(...r1);
+      const r2 = repeated(23);
+      expect(await usedAgg(r2)).toBe(true); // the last one made 12 rows of 3,000
+      all.push(...r2);
+      expect(await usedAgg(spread)).toBe(true);
+      all.push(...spread);
+      expect(await usedAgg(r1)).toBe(false);
+      all.push(...r1);
+      await expectRollupsEqualOracle(store, all);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('DuckDB columnar appends', () => {
   it('hostile strings and extreme numbers round-trip exactly, over several reused data chunks', async () => {
     const flows = nastyFlows(NASTY.length * 11 * 6); // every string in every string field, every number in every metric; > 2 chunks
