@@ -181,7 +181,8 @@ export class AwsIngester {
     let batchIsFlowLog = true;
     let stored = 0;
     const store = this.opts.store;
-    const depth = Math.max(1, store.appendDepth ?? 1);
+    // Records (a store without columnar appends) go one append at a time: `after` is columnar only.
+    const depth = store.appendColumnar ? Math.max(1, store.appendDepth ?? 1) : 1;
     /** Appends sent and not yet awaited, oldest first; `last`: the store's promise of the newest. */
     const inFlight: Promise<void>[] = [];
     let last: Promise<void> | undefined;

@@ -227,6 +227,67 @@ describe('DuckDB roll-ups: the path follows how far the rows collapse', () => {
       await store.close();
     }
   });
+  it('at close, rows that barely collapse are rolled up by table, all at once; a rollup whose roll-up failed catches up alone at the next open', async () => {
+    const file = path.join(dir, 'rollup-by-table.duckdb');
+    let store = await openDuckDBStore({ path: file, rollupFlushMs: 0, rollupFlushRows: 1e9 });
+    type Conn = { run: (sql: string, ...a: unknown[]) => Promise<unknown> };
+    const lanes = [(store as unknown as { rollConn: Conn }).rollConn, ...(store as unknown as { rollExtra: Conn[] }).rollExtra];
+    expect(lanes.length).toBe(3);
+    const log: string[] = [];
+    let failFiveMinutes = false;
+    lanes.forEach((c, k) => {
+      const run = c.run.bind(c);
+      c.run = async (sql, ...a) => {
+        if (failFiveMinutes && sql.startsWith('INSERT INTO "rollup_5m"')) throw new Error('injected rollup_5m failure');
+        log.push(`${k} start ${sql.slice(0, 24)}`);
+        try {
+          return await run(sql, ...a);
+        } finally {
+          log.push(`${k} end ${sql.slice(0, 24)}`);
+        }
+      };
+    });
+    const spread = makeHostileFlows(3000, 31);
+    const more = makeHostileFlows(3000, 32);
+    const meta = async (): Promise<Record<string, number>> => {
+      const inst = await DuckDBInstance.create(file);
+      const c = await inst.connect();
+      try {
+        const r = await c.runAndReadAll(`SELECT key, value FROM v6scope_meta WHERE key LIKE 'rolled_up_batch%'`);
+        return Object.fromEntries(r.getRowsJS().map(([k, v]) => [String(k), Number(v)]));
+      } finally {
+        c.closeSync();
+        inst.closeSync();
+      }
+    };
+    try {
+      // batch 1, rolled up in one transaction while the store is open (how far do the rows collapse?)
+      await store.append(spread);
+      await (store as unknown as { flushPending: () => Promise<void> }).flushPending();
+      expect(log.filter((e) => / start INSERT INTO "rollup_/.test(e)).map((e) => e[0])).toEqual(['0', '0', '0']);
+      log.length = 0;
+      failFiveMinutes = true;
+      // batches 2 and 3, rolled up at close: by table, on the three connections at once
+      await store.append(more.slice(0, 1500));
+      await store.append(more.slice(1500));
+    } finally {
+      await store.close(); // the roll-up's failure is not the close's: pending rows wait for the next open
+    }
+    const starts = log.filter((e) => / start INSERT INTO "rollup_/.test(e));
+    expect(starts.map((e) => e[0]).sort()).toEqual(['0', '2']); // 1m and 1h; 5m failed before its statement
+    // both inserts ran at the same time
+    const firstEnd = log.findIndex((e) => / end INSERT INTO "rollup_/.test(e));
+    expect(log.slice(0, firstEnd).filter((e) => / start INSERT INTO "rollup_/.test(e)).length).toBe(2);
+    expect(await meta()).toEqual({ rolled_up_batch: 1, 'rolled_up_batch:rollup_1m': 3, 'rolled_up_batch:rollup_1h': 3 });
+    // the next open rolls up rollup_5m alone, from its own mark: every rollup exact, nothing twice
+    store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+    try {
+      await expectRollupsEqualOracle(store, [...spread, ...more]);
+    } finally {
+      await store.close();
+    }
+    expect((await meta()).rolled_up_batch).toBe(3);
+  });
 });
 
 describe('DuckDB columnar appends', () => {

@@ -128,8 +128,10 @@ class DuckDBStore implements FlowStore {
   /** raw's columns in its own order, or null when it has columns the schema does not know (then: staging). */
   private rawLayout: AppendLayout | null = null;
   private readonly stagingLayout: AppendLayout = layoutOf(FLOW_COLUMNS);
-  /** The last batch whose raw rows are in the rollups, and the next batch number to give. */
+  /** The last batch whose raw rows are in every rollup, and the next batch number to give. */
   private rolledUpBatch = 0;
+  /** Per rollup table, the last batch whose raw rows it holds (≥ rolledUpBatch). */
+  private readonly rolledUpOf = new Map<string, number>();
   private nextBatch = 1;
   /** The last batch number whose commit has finished (the rollups take batches up to it). */
   private committedBatch = 0;
@@ -148,6 +150,8 @@ class DuckDBStore implements FlowStore {
   private rolledRows = 0;
   /** The roll-up lane: a second connection and its own chain; `rolling` is a background roll-up in progress. */
   private rollConn: DuckDBConnection | null = null;
+  /** Two more connections of the roll-up lane: a roll-up by table runs the three rollups at once. */
+  private rollExtra: DuckDBConnection[] = [];
   private rollChain: Promise<unknown> = Promise.resolve();
   private rolling: Promise<void> | null = null;
   private readonly rollupFlushRows: number;
@@ -233,8 +237,13 @@ class DuckDBStore implements FlowStore {
     this.rawLayout = rawCols.every((n) => byName.has(n)) ? layoutOf(rawCols.map((n) => byName.get(n)!)) : null;
     // Batch numbers: the rollups hold raw's rows up to `rolled_up_batch`; a crash may have left later
     // batches in raw only — rolled up now, before anything reads.
-    const rolled = await c.runAndReadAll(`SELECT value FROM v6scope_meta WHERE key = $1`, [ROLLED_UP_KEY]);
-    this.rolledUpBatch = Number(rolled.getRowsJS()[0]?.[0] ?? 0);
+    // Each rollup holds them up to the larger of `rolled_up_batch` and its own `rolled_up_batch:NAME`
+    // (a roll-up by table, `rollUpByTable`, may have been cut short after some tables).
+    const marks = await c.runAndReadAll(`SELECT key, value FROM v6scope_meta WHERE key = $1 OR key LIKE $2`, [ROLLED_UP_KEY, `${ROLLED_UP_KEY}:%`]);
+    const markOf = new Map(marks.getRowsJS().map(([k, v]) => [String(k), Number(v)]));
+    const all = markOf.get(ROLLED_UP_KEY) ?? 0;
+    for (const t of this.rollupSpecs()) this.rolledUpOf.set(t.name, Math.max(all, markOf.get(`${ROLLED_UP_KEY}:${t.name}`) ?? 0));
+    this.rolledUpBatch = this.rolledUpOf.size > 0 ? Math.min(...this.rolledUpOf.values()) : all;
     const top = await c.runAndReadAll(`SELECT max(v6scope_batch), count(*) FILTER (WHERE v6scope_batch > $1) FROM raw`, [BigInt(this.rolledUpBatch)]);
     const [maxBatch, waiting] = (top.getRowsJS()[0] ?? []).map((v) => Number(v ?? 0));
     this.nextBatch = Math.max(this.rolledUpBatch, maxBatch ?? 0) + 1;
@@ -243,6 +252,7 @@ class DuckDBStore implements FlowStore {
     // A file from a version that kept not-yet-rolled-up rows in a pending table: roll them up, drop it.
     if ((await this.tableColumns(OLD_PENDING)).length > 0) await this.rollUp(c, `SELECT * FROM ${OLD_PENDING}`, () => c.run(`DROP TABLE ${OLD_PENDING}`));
     this.rollConn = await this.instance.connect();
+    this.rollExtra = [await this.instance.connect(), await this.instance.connect()];
     this.appendConns = [c, await this.instance.connect()];
     await this.flushRollups();
     const meta = await c.runAndReadAll(`SELECT key, value FROM v6scope_meta WHERE key LIKE 'retained_from:%'`);
@@ -492,9 +502,15 @@ class DuckDBStore implements FlowStore {
     this.rolling = p;
   }
 
+  /** The rollup tables, finest first. */
+  private rollupSpecs(): TableSpec[] {
+    return this.specs.filter((t) => t.resolutionMs > 0).sort((a, b) => a.resolutionMs - b.resolutionMs);
+  }
+
   /**
    * Roll raw's rows of the committed batches after the last one rolled up into every rollup and
-   * record the last batch, in one transaction (call on the roll-up lane).
+   * record the last batch (call on the roll-up lane): in one transaction, or — at close, when the
+   * rows barely collapse, and after a roll-up by table was cut short — by table (`rollUpByTable`).
    */
   private async rollUpCommitted(c: DuckDBConnection): Promise<void> {
     // The batch number and the row count advance together when an append commits.
@@ -503,17 +519,63 @@ class DuckDBStore implements FlowStore {
     if (top <= this.rolledUpBatch) return;
     const t0 = Date.now();
     const from = this.rolledUpBatch;
-    await this.rollUp(
-      c,
-      `SELECT * FROM raw WHERE v6scope_batch > ${from} AND v6scope_batch <= ${top}`,
-      () => c.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ($1, $2)`, [ROLLED_UP_KEY, String(top)]).then(() => undefined),
-      rows - this.rolledRows,
-    );
+    const rollups = this.rollupSpecs();
+    const marks = rollups.map((t) => this.rolledUpOf.get(t.name) ?? from);
+    const even = marks.every((m) => m === from);
+    if (!even || (this.closed && this.rollupYield >= AGG_YIELD && this.rollExtra.length > 0)) {
+      await this.rollUpByTable(c, rollups, marks, top, even ? rows - this.rolledRows : 0);
+    } else {
+      await this.rollUp(
+        c,
+        `SELECT * FROM raw WHERE v6scope_batch > ${from} AND v6scope_batch <= ${top}`,
+        () => c.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ($1, $2)`, [ROLLED_UP_KEY, String(top)]).then(() => undefined),
+        rows - this.rolledRows,
+      );
+      for (const t of rollups) this.rolledUpOf.set(t.name, top);
+    }
     this.rolledUpBatch = top;
     this.rollupStats.flushes++;
     this.rollupStats.flushedRows += rows - this.rolledRows;
     this.rollupStats.flushMs += Date.now() - t0;
     this.rolledRows = rows;
+  }
+
+  /**
+   * Each rollup from raw in a transaction of its own — its rows of the batches after its own mark up
+   * to `top`, and its mark `rolled_up_batch:NAME` — the rollups at once, on the roll-up lane's
+   * connections; then `rolled_up_batch` once every one holds them. DuckDB aggregates one rollup at
+   * a time on one core however many threads it has (more threads cost CPU, not time); three at once
+   * use both cores. A failure leaves each rollup at its own mark, from which the next roll-up goes on.
+   */
+  private async rollUpByTable(c: DuckDBConnection, rollups: readonly TableSpec[], marks: readonly number[], top: number, sourceRows: number): Promise<void> {
+    const conns = [c, ...this.rollExtra];
+    const sums = METRICS.map((m) => `SUM(${d.quote(m)})`).join(', ');
+    const one = async (cc: DuckDBConnection, t: TableSpec, from: number): Promise<void> => {
+      if (from >= top) return;
+      const dims = t.dimensions.map((x) => d.quote(x)).join(', ');
+      const cols = ['time_received', ...t.dimensions, ...METRICS].map((x) => d.quote(x)).join(', ');
+      const bucket = d.timeBucket(d.quote('time_received'), t.resolutionMs);
+      await cc.run('BEGIN TRANSACTION');
+      try {
+        const r = await cc.run(`INSERT INTO ${d.quote(t.name)} (${cols}) SELECT ${bucket}, ${dims}, ${sums} FROM raw WHERE v6scope_batch > ${from} AND v6scope_batch <= ${top} GROUP BY ${bucket}, ${dims}`);
+        await cc.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ($1, $2)`, [`${ROLLED_UP_KEY}:${t.name}`, String(top)]);
+        await cc.run('COMMIT');
+        if (t === rollups[0] && sourceRows > 0) this.rollupYield = r.rowsChanged / sourceRows;
+      } catch (e) {
+        await cc.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+      this.rolledUpOf.set(t.name, top);
+    };
+    // one lane per connection (a connection runs one statement at a time)
+    const settled = await Promise.allSettled(
+      conns.map(async (cc, j) => {
+        for (let k = j; k < rollups.length; k += conns.length) await one(cc, rollups[k]!, marks[k]!);
+      }),
+    );
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
+    await c.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ($1, $2)`, [ROLLED_UP_KEY, String(top)]);
   }
 
   /**
@@ -529,7 +591,7 @@ class DuckDBStore implements FlowStore {
    * 0.42 s without (bench/RESULTS.md).
    */
   private async rollUp(c: DuckDBConnection, source: string, andThen: () => Promise<unknown>, sourceRows = 0): Promise<void> {
-    const rollups = this.specs.filter((t) => t.resolutionMs > 0).sort((a, b) => a.resolutionMs - b.resolutionMs);
+    const rollups = this.rollupSpecs();
     const dimsOf = (t: TableSpec): string[] => t.dimensions.map((x) => d.quote(x));
     const sums = (alias: boolean): string => METRICS.map((m) => `SUM(${d.quote(m)})${alias ? ` AS ${d.quote(m)}` : ''}`).join(', ');
     await c.run('BEGIN TRANSACTION');
@@ -658,6 +720,7 @@ class DuckDBStore implements FlowStore {
       // Not required for correctness (pending rows are rolled up at the next open), but leaves a tidy file.
       await this.flushRollups().catch(() => undefined);
       this.rollConn?.closeSync();
+      for (const x of this.rollExtra) x.closeSync();
       for (const a of this.appendConns) if (a !== this.conn) a.closeSync();
       this.conn.closeSync();
       this.instance.closeSync();
