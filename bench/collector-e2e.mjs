@@ -11,7 +11,8 @@
  *   V6SCOPE_DUCKDB_MEMORY=100MiB SERVE_NODE_ARGS=--max-old-space-size=200 node bench/collector-e2e.mjs ...
  *                                        (store.duckdb.memory_limit, and node flags for serve: memory bounds)
  *   V6SCOPE_BATCH_FLOWS=122880 V6SCOPE_BATCH_DELAY=2s V6SCOPE_PENDING_FLOWS=262144 node bench/collector-e2e.mjs ...
- *                                        (serve's batch.max_flows / max_delay / max_pending_flows; default: the build's config defaults)
+ *                                        (serve's batch.max_flows / max_delay / max_pending_flows; default: the build's config defaults;
+ *                                         V6SCOPE_PENDING_MEMORY: batch.max_pending_memory)
  *   V6SCOPE_DIST=/elsewhere/dist node bench/collector-e2e.mjs ...   (another build, e.g. the code
  *   before a change: `git archive HEAD src tsconfig.json package.json | tar -x -C DIR`, link
  *   node_modules into DIR, `npx tsc -p DIR/tsconfig.json`)
@@ -200,7 +201,7 @@ try {
     const port = await freePort();
     const data = path.join(work, 'v6scope-data');
     const cfg = path.join(work, 'v6scope.yaml');
-    writeFileSync(cfg, `collectors:\n  - protocol: ipfix\n    listen: ["127.0.0.1:${port}"]\n    receive_buffer: 64MiB\nbatch:\n${process.env.V6SCOPE_BATCH_FLOWS ? `  max_flows: ${process.env.V6SCOPE_BATCH_FLOWS}\n` : ''}${process.env.V6SCOPE_BATCH_DELAY ? `  max_delay: ${process.env.V6SCOPE_BATCH_DELAY}\n` : ''}  max_pending: 16\n${process.env.V6SCOPE_PENDING_FLOWS ? `  max_pending_flows: ${process.env.V6SCOPE_PENDING_FLOWS}\n` : ''}state:\n  save_interval: 5s\n${process.env.V6SCOPE_DUCKDB_MEMORY ? `store:\n  duckdb:\n    memory_limit: ${process.env.V6SCOPE_DUCKDB_MEMORY}\n` : ''}`);
+    writeFileSync(cfg, `collectors:\n  - protocol: ipfix\n    listen: ["127.0.0.1:${port}"]\n    receive_buffer: 64MiB\nbatch:\n${process.env.V6SCOPE_BATCH_FLOWS ? `  max_flows: ${process.env.V6SCOPE_BATCH_FLOWS}\n` : ''}${process.env.V6SCOPE_BATCH_DELAY ? `  max_delay: ${process.env.V6SCOPE_BATCH_DELAY}\n` : ''}  max_pending: 16\n${process.env.V6SCOPE_PENDING_FLOWS ? `  max_pending_flows: ${process.env.V6SCOPE_PENDING_FLOWS}\n` : ''}${process.env.V6SCOPE_PENDING_MEMORY ? `  max_pending_memory: ${process.env.V6SCOPE_PENDING_MEMORY}\n` : ''}state:\n  save_interval: 5s\n${process.env.V6SCOPE_DUCKDB_MEMORY ? `store:\n  duckdb:\n    memory_limit: ${process.env.V6SCOPE_DUCKDB_MEMORY}\n` : ''}`);
     const p = DECODE_ONLY
       ? startProc(process.execPath, ['--input-type=module', '-e', decodeOnlyScript(port)], /ready/)
       : startProc(process.execPath, [...(process.env.SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, '--data', data, '--config', cfg, 'serve'], /serve: ready/);
