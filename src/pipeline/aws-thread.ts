@@ -252,7 +252,9 @@ export class RemoteStore implements IngestStore {
     });
   }
 
-  appendColumnar(ranges: readonly ColumnarRange[], _onWritten?: () => void, after?: Promise<unknown>): Promise<void> {
+  appendColumnar(ranges: readonly ColumnarRange[], onWritten?: () => void, after?: Promise<unknown>): Promise<void> {
+    // The buffers move to the calling thread (detached here): there is nothing to hand back early.
+    if (onWritten) return Promise.reject(new Error('RemoteStore: onWritten is not supported (the column buffers move to the store thread)'));
     if (after !== undefined && after !== this.lastSent) return Promise.reject(new Error('RemoteStore: `after` must be the append sent just before'));
     // The batches' buffers move to the calling thread: the caller reads them no more.
     const buffers = new Set<ArrayBuffer>();

@@ -507,6 +507,15 @@ class DuckDBStore implements FlowStore {
     return this.specs.filter((t) => t.resolutionMs > 0).sort((a, b) => a.resolutionMs - b.resolutionMs);
   }
 
+  /** INSERT into rollup `t` of `from`'s rows (time_received, t's dimensions, the metrics) summed by t's bucket and dimensions. */
+  private rollupInsert(t: TableSpec, from: string): string {
+    const dims = t.dimensions.map((x) => d.quote(x)).join(', ');
+    const cols = ['time_received', ...t.dimensions, ...METRICS].map((x) => d.quote(x)).join(', ');
+    const bucket = d.timeBucket(d.quote('time_received'), t.resolutionMs);
+    const sums = METRICS.map((m) => `SUM(${d.quote(m)})`).join(', ');
+    return `INSERT INTO ${d.quote(t.name)} (${cols}) SELECT ${bucket}, ${dims}, ${sums} FROM ${from} GROUP BY ${bucket}, ${dims}`;
+  }
+
   /**
    * Roll raw's rows of the committed batches after the last one rolled up into every rollup and
    * record the last batch (call on the roll-up lane): in one transaction, or — at close, when the
@@ -522,7 +531,7 @@ class DuckDBStore implements FlowStore {
     const rollups = this.rollupSpecs();
     const marks = rollups.map((t) => this.rolledUpOf.get(t.name) ?? from);
     const even = marks.every((m) => m === from);
-    if (!even || (this.closed && this.rollupYield >= AGG_YIELD && this.rollExtra.length > 0)) {
+    if (!even || (this.closed && this.rollupYield >= AGG_YIELD)) {
       await this.rollUpByTable(c, rollups, marks, top, even ? rows - this.rolledRows : 0);
     } else {
       await this.rollUp(
@@ -550,15 +559,11 @@ class DuckDBStore implements FlowStore {
    */
   private async rollUpByTable(c: DuckDBConnection, rollups: readonly TableSpec[], marks: readonly number[], top: number, sourceRows: number): Promise<void> {
     const conns = [c, ...this.rollExtra];
-    const sums = METRICS.map((m) => `SUM(${d.quote(m)})`).join(', ');
     const one = async (cc: DuckDBConnection, t: TableSpec, from: number): Promise<void> => {
       if (from >= top) return;
-      const dims = t.dimensions.map((x) => d.quote(x)).join(', ');
-      const cols = ['time_received', ...t.dimensions, ...METRICS].map((x) => d.quote(x)).join(', ');
-      const bucket = d.timeBucket(d.quote('time_received'), t.resolutionMs);
       await cc.run('BEGIN TRANSACTION');
       try {
-        const r = await cc.run(`INSERT INTO ${d.quote(t.name)} (${cols}) SELECT ${bucket}, ${dims}, ${sums} FROM raw WHERE v6scope_batch > ${from} AND v6scope_batch <= ${top} GROUP BY ${bucket}, ${dims}`);
+        const r = await cc.run(this.rollupInsert(t, `raw WHERE v6scope_batch > ${from} AND v6scope_batch <= ${top}`));
         await cc.run(`INSERT OR REPLACE INTO v6scope_meta VALUES ($1, $2)`, [`${ROLLED_UP_KEY}:${t.name}`, String(top)]);
         await cc.run('COMMIT');
         if (t === rollups[0] && sourceRows > 0) this.rollupYield = r.rowsChanged / sourceRows;
@@ -593,8 +598,7 @@ class DuckDBStore implements FlowStore {
    */
   private async rollUp(c: DuckDBConnection, source: string, andThen: () => Promise<unknown>, sourceRows = 0): Promise<void> {
     const rollups = this.rollupSpecs();
-    const dimsOf = (t: TableSpec): string[] => t.dimensions.map((x) => d.quote(x));
-    const sums = (alias: boolean): string => METRICS.map((m) => `SUM(${d.quote(m)})${alias ? ` AS ${d.quote(m)}` : ''}`).join(', ');
+    const sums = METRICS.map((m) => `SUM(${d.quote(m)}) AS ${d.quote(m)}`).join(', ');
     await c.run('BEGIN TRANSACTION');
     try {
       const finest = rollups[0];
@@ -605,18 +609,13 @@ class DuckDBStore implements FlowStore {
         // One GROUP BY over the source rows; coarser rollups aggregate its (far fewer) rows.
         const bucket = d.timeBucket(d.quote('time_received'), finest.resolutionMs);
         await c.run(`DROP TABLE IF EXISTS v6scope_rollup_agg`);
-        await c.run(`CREATE TEMP TABLE v6scope_rollup_agg AS SELECT ${bucket} AS time_received, ${dimsOf(finest).join(', ')}, ${sums(true)} FROM ${from} GROUP BY ALL`);
+        await c.run(`CREATE TEMP TABLE v6scope_rollup_agg AS SELECT ${bucket} AS time_received, ${finest.dimensions.map((x) => d.quote(x)).join(', ')}, ${sums} FROM ${from} GROUP BY ALL`);
         from = 'v6scope_rollup_agg';
         aggregated = true;
       }
       for (const t of rollups) {
-        const dims = dimsOf(t);
         const cols = ['time_received', ...t.dimensions, ...METRICS].map((x) => d.quote(x)).join(', ');
-        const bucket = d.timeBucket(d.quote('time_received'), t.resolutionMs);
-        const r =
-          aggregated && t === finest
-            ? await c.run(`INSERT INTO ${d.quote(t.name)} (${cols}) SELECT ${cols} FROM ${from}`)
-            : await c.run(`INSERT INTO ${d.quote(t.name)} (${cols}) SELECT ${bucket}, ${dims.join(', ')}, ${sums(false)} FROM ${from} GROUP BY ${bucket}, ${dims.join(', ')}`);
+        const r = await c.run(aggregated && t === finest ? `INSERT INTO ${d.quote(t.name)} (${cols}) SELECT ${cols} FROM ${from}` : this.rollupInsert(t, from));
         if (t === finest) finestRows = r.rowsChanged;
       }
       if (aggregated) await c.run(`DROP TABLE ${from}`);
