@@ -13,14 +13,14 @@ const store = new RemoteStore(post, init.appendDepth);
 port.on('message', (m: ToParser) => store.onMessage(m));
 
 try {
-  const results = await ingestSources(init.job, store, {
+  await ingestSources(init.job, store, {
     onSource: (src, total) => post({ t: 'source', src, total }),
     onProgress: (bytes, lines) => post({ t: 'progress', bytes, lines }),
     onObject: (r, size) => post({ t: 'object', r, size }),
     onSourceEnd: (src) => post({ t: 'sourceEnd', src }),
     onWarning: (text) => post({ t: 'warning', text }),
   });
-  post({ t: 'done', results });
+  post({ t: 'done' });
 } catch (e) {
   post({ t: 'failed', message: (e as Error).message ?? String(e) });
 }

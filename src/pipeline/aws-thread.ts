@@ -111,7 +111,8 @@ export type FromParser =
   | { t: 'object'; r: ObjectResult; size: number }
   | { t: 'sourceEnd'; src: string }
   | { t: 'warning'; text: string }
-  | { t: 'done'; results: ObjectResult[] }
+  /** Every object's result was sent before ('object'), in order. */
+  | { t: 'done' }
   | { t: 'failed'; message: string };
 
 /** Calling thread → parse thread. */
@@ -148,14 +149,16 @@ export function ingestSourcesInThread(job: AwsIngestJob, store: FlowStore, ev: A
   const reply = (m: ToParser): void => worker.postMessage(m);
   return new Promise<ObjectResult[]>((resolve, reject) => {
     let settled = false;
-    const finish = (err: Error | null, results?: ObjectResult[]): void => {
+    /** Every object's result, as the thread reports them. */
+    const results: ObjectResult[] = [];
+    const finish = (err: Error | null): void => {
       if (settled) return;
       settled = true;
       // The store must not be closed under an append still running.
       void Promise.allSettled([...outstanding]).then(async () => {
         await worker.terminate();
         if (err) reject(err);
-        else resolve(results!);
+        else resolve(results);
       });
     };
     worker.on('error', (e) => finish(new Error(`AWS parse thread: ${e.message}`)));
@@ -200,6 +203,7 @@ export function ingestSourcesInThread(job: AwsIngestJob, store: FlowStore, ev: A
           ev.onProgress?.(m.bytes, m.lines);
           return;
         case 'object':
+          results.push(m.r);
           ev.onObject?.(m.r, m.size);
           return;
         case 'sourceEnd':
@@ -209,7 +213,7 @@ export function ingestSourcesInThread(job: AwsIngestJob, store: FlowStore, ev: A
           ev.onWarning?.(m.text);
           return;
         case 'done':
-          finish(null, m.results);
+          finish(null);
           return;
         case 'failed':
           finish(new Error(m.message));

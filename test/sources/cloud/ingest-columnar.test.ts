@@ -192,7 +192,7 @@ describe('AWS ingest: columnar batches', () => {
       expect(store.rows.map(strip), name).toEqual(here.rows.map(strip));
       // one identity per object, as in the calling thread's run
       expect(new Set(store.rows.map((x) => x.log_object)).size).toBe(1);
-      expect(results).toEqual(inThisThread.map((r) => ({ ...r })));
+      expect(results).toEqual(inThisThread);
       expect(objects).toEqual([6001]);
       expect(warnings).toEqual(results[0]!.malformedSamples);
       expect(warnings.length).toBeGreaterThan(0);
