@@ -597,3 +597,159 @@ describe('DuckDB appends made without waiting for the previous commit', () => {
     expect(await rawContent(file)).toEqual(expectedContent([...good, ...flows.slice(0, 10)]));
   });
 });
+
+describe('DuckDB append streams (rows copied as they arrive, one batch per stream)', () => {
+  /** raw's batch numbers and their row counts, in batch order. */
+  async function batchesOf(file: string): Promise<[number, number][]> {
+    const inst = await DuckDBInstance.create(file);
+    const conn = await inst.connect();
+    try {
+      const r = await conn.runAndReadAll(`SELECT v6scope_batch, count(*) FROM raw GROUP BY 1 ORDER BY 1`);
+      return r.getRowsJS().map(([b, n]) => [Number(b), Number(n)]);
+    } finally {
+      conn.closeSync();
+      inst.closeSync();
+    }
+  }
+  const total = async (store: FlowStore): Promise<number> => Number((await store.query({ since: 0, until: Number.MAX_SAFE_INTEGER, metrics: ['flows'] })).rows[0]!.flows);
+
+  it('pieces of any size (chunk and slice edges, one row, empty) make one batch: hostile rows exact, each piece free once written, rollups exact', async () => {
+    const flows = [...nastyFlows(NASTY.length * 11 * 2), ...segmentFlows(3000)];
+    const file = path.join(dir, 'stream-pieces.duckdb');
+    const store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+    const s = store.appendStream!()!;
+    expect(s).not.toBeNull();
+    const sizes = [1, 2047, 2049, 0, 8193, 8191, 1];
+    let at = 0;
+    const writes: Promise<void>[] = [];
+    for (let k = 0; at < flows.length; k++) {
+      const n = Math.min(sizes[k % sizes.length]!, flows.length - at);
+      const { batch } = encodeBatch(flows.slice(at, at + n));
+      // once a write resolves its buffers are the caller's again: scribbled over, nothing stored may change
+      writes.push(s.write([{ batch, from: 0, to: Math.floor(n / 2) }, { batch, from: Math.floor(n / 2), to: n }]).then(() => {
+        for (const c of batch.cols) c.fill(0xff);
+      }));
+      at += n;
+    }
+    await Promise.all(writes);
+    // nothing is visible before the commit
+    expect(await total(store)).toBe(0);
+    await s.commit();
+    expect(await total(store)).toBeGreaterThan(0); // (the rows' own `flows` values: exact content below)
+    await expect(s.write([])).rejects.toThrow(/after commit/);
+    await store.close();
+    expect(await rawContent(file)).toEqual(expectedContent(flows));
+    expect((await batchesOf(file)).length).toBe(1);
+
+    const hostile = makeHostileFlows(4000, 13);
+    const f2 = path.join(dir, 'stream-rollups.duckdb');
+    const st2 = await openDuckDBStore({ path: f2, rollupFlushMs: 0, rollupFlushRows: 1500 });
+    try {
+      for (let b = 0; b < 4; b++) {
+        const s2 = st2.appendStream!()!;
+        for (let p = 0; p < 1000; p += 250) await s2.write([{ batch: encodeBatch(hostile.slice(b * 1000 + p, b * 1000 + p + 250)).batch, from: 0, to: 250 }]);
+        await s2.commit();
+      }
+      await expectRollupsEqualOracle(st2, hostile);
+    } finally {
+      await st2.close();
+    }
+    expect(await batchesOf(f2)).toEqual([1, 2, 3, 4].map((b) => [b, 1000]));
+  });
+
+  it('streams and batch appends commit in the order they were opened or made; a query while a stream is open neither waits for it nor sees it', async () => {
+    const file = path.join(dir, 'stream-order.duckdb');
+    const store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+    const flows = makeHostileFlows(3000, 17);
+    const cols = (from: number, to: number) => [{ batch: encodeBatch(flows.slice(from, to)).batch, from: 0, to: to - from }];
+    const log: string[] = [];
+    type Conn = { run: (sql: string, ...a: unknown[]) => Promise<unknown> };
+    (store as unknown as { appendConns: Conn[] }).appendConns.forEach((c, k) => {
+      const run = c.run.bind(c);
+      c.run = async (sql, ...a) => {
+        if (sql === 'COMMIT') log.push(`COMMIT on ${k}`);
+        return run(sql, ...a);
+      };
+    });
+    try {
+      await store.appendColumnar!(cols(0, 1000)); // batch 1
+      const s = store.appendStream!()!; // batch 2
+      await s.write(cols(1000, 1500));
+      // the open stream does not hold reads up
+      expect(await total(store)).toBe(1000);
+      // a batch append made now (batch 3) is filled at once but commits only after the stream
+      let third = false;
+      const b3 = store.appendColumnar!(cols(2000, 3000), () => log.push('3 written')).then(() => void (third = true));
+      await waitUntil(() => log.includes('3 written'));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(third).toBe(false);
+      expect(log.filter((e) => e.startsWith('COMMIT')).length).toBe(1);
+      await s.write(cols(1500, 2000));
+      await s.commit();
+      await b3;
+      expect(third).toBe(true);
+      expect(await total(store)).toBe(3000);
+      await expectRollupsEqualOracle(store, flows);
+    } finally {
+      await store.close();
+    }
+    expect(await batchesOf(file)).toEqual([[1, 1000], [2, 1000], [3, 1000]]);
+    // the stream's rows carry its batch number (2), the later append's 3
+    const inst = await DuckDBInstance.create(file);
+    const conn = await inst.connect();
+    try {
+      const r = await conn.runAndReadAll(`SELECT v6scope_batch, min(time_received), max(time_received) FROM raw GROUP BY 1 ORDER BY 1`);
+      const byBatch = r.getRowsJS().map(([b, lo, hi]) => [Number(b), Number(lo), Number(hi)]);
+      const span = (a: number, b: number) => [Math.min(...flows.slice(a, b).map((f) => f.time_received)), Math.max(...flows.slice(a, b).map((f) => f.time_received))];
+      expect(byBatch[1]!.slice(1)).toEqual(span(1000, 2000));
+      expect(byBatch[2]!.slice(1)).toEqual(span(2000, 3000));
+    } finally {
+      conn.closeSync();
+      inst.closeSync();
+    }
+  });
+
+  it('a failed write fails its whole stream (nothing of it stored), as does abort; an empty stream stores nothing; a stream open at close is rolled back; the others are unaffected', async () => {
+    const file = path.join(dir, 'stream-fail.duckdb');
+    const store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
+    const flows = makeHostileFlows(5000, 19);
+    const cols = (from: number, to: number) => [{ batch: encodeBatch(flows.slice(from, to)).batch, from: 0, to: to - from }];
+    // a batch the chunk writer refuses (a number in a string dictionary)
+    const bad = encodeBatch(flows.slice(0, 100)).batch;
+    bad.dicts[FIELDS.findIndex((f) => f.name === 'device_id')]!.push(5 as unknown as string);
+    const keep = [...flows.slice(1000, 2000), ...flows.slice(4000, 5000)];
+    try {
+      const s1 = store.appendStream!()!;
+      await s1.write(cols(0, 500));
+      await expect(s1.write([{ batch: bad, from: 0, to: 100 }])).rejects.toThrow();
+      await expect(s1.write(cols(500, 1000))).rejects.toThrow(); // the stream is failed: later writes too
+      await expect(s1.commit()).rejects.toThrow();
+      const s2 = store.appendStream!()!;
+      await s2.write(cols(1000, 2000));
+      await s2.commit();
+      const s3 = store.appendStream!()!;
+      await s3.write(cols(2000, 3000));
+      await expect(s3.abort(new Error('given up'))).rejects.toThrow('given up');
+      await store.appendStream!()!.commit(); // empty
+      await store.appendColumnar!(cols(4000, 5000));
+      expect(await total(store)).toBe(2000);
+      await expectRollupsEqualOracle(store, keep);
+      const open = store.appendStream!()!;
+      await open.write(cols(3000, 4000));
+    } finally {
+      await store.close();
+    }
+    expect(store.appendStream!()).toBeNull(); // closed
+    expect(await rawContent(file)).toEqual(expectedContent(keep));
+    // batch numbers: the stored stream's and the batch append's; failed, aborted, empty and open streams left none
+    expect((await batchesOf(file)).map(([, n]) => n)).toEqual([1000, 1000]);
+  });
+});
+
+async function waitUntil(cond: () => boolean, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
