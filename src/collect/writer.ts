@@ -11,14 +11,6 @@
  * records; for other stores, or a batch that also holds records, they become records when their
  * turn comes.
  *
- * A store that takes appends as streams (`appendStream`: DuckDB) gets the collector's columnar rows
- * as they arrive: when the store has room (nothing queued, fewer than `appendDepth` appends
- * outstanding), the batch being filled is opened as a stream, every collector batch is enriched and
- * copied into it at once, and its buffers go back to the collector worker — so the writer holds a
- * few thousand rows instead of a whole batch (about 24 MB at 122,880 rows). Sealing such a batch
- * commits the stream. When the store has no room, batches are gathered and queued as below, and the
- * batch being filled becomes a stream (its rows so far copied in) as soon as there is room again.
- *
  * A store with an `appendUnit` (DuckDB: its row group, 122,880 rows) gets batches of a multiple of
  * it: `maxFlows` is rounded down to one when it is at least one unit, so at high rates every
  * append is made of whole row groups (written straight to the file, not through the WAL).
@@ -30,7 +22,7 @@
  */
 import type { LocalEnricher } from '../enrich/local.js';
 import { FIELDS, type FlowRecord } from '../schema/fields.js';
-import type { AppendStream, FlowStore } from '../store/store.js';
+import type { FlowStore } from '../store/store.js';
 import { COLUMN_BYTES, decodeBatchInto, type ColumnarBatch } from './flow-batch.js';
 
 /** Rows from..to of a columnar batch (from the collector worker), turned into records only when written. */
@@ -49,13 +41,9 @@ interface Pending {
   bytes: number;
   /** Its columnar rows are records now and the batch is enriched: ready to append. */
   ready: boolean;
-  /** The store's stream its rows are copied into as they come (then `cols` stays empty), or null. */
-  stream: AppendStream | null;
-  /** Why the stream must not be committed (enrichment failed): it is aborted when sealed. */
-  streamError: unknown;
 }
 
-const newPending = (): Pending => ({ records: [], cols: [], n: 0, bytes: 0, ready: false, stream: null, streamError: null });
+const newPending = (): Pending => ({ records: [], cols: [], n: 0, bytes: 0, ready: false });
 
 /** Bytes of one row of a columnar batch (flow-batch.ts: one typed-array element per field). */
 export const COLUMNAR_ROW_BYTES = FIELDS.reduce((a, f) => a + COLUMN_BYTES[f.kind], 0);
@@ -115,24 +103,19 @@ export class StoreWriter {
   private readonly queue: Pending[] = [];
   private queuedFlows = 0;
   private queuedBytes = 0;
-  /** `drain` running (it may finish before returning), and its promise. */
-  private draining = false;
-  /** A batch has been sealed: streams may be opened (`bind`). */
-  private sealedOne = false;
-  private writing: Promise<void> = Promise.resolve();
-  /** Appends handed to the store and not yet settled (batches and committed streams), each removing itself. */
-  private readonly inFlight = new Set<Promise<void>>();
-  /** Appends the store takes outstanding (FlowStore.appendDepth). */
-  private readonly depth: number;
+  private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private lastWarn = 0;
+  private idleWaiters: (() => void)[] = [];
   /**
    * Columnar batches → row ranges of them not yet written (copied by the store: `onWritten`), failed
    * or dropped (plus one while addColumnar splits a batch). Ranges turned into records are never
    * released: the records' addresses are views into the batch.
    */
   private readonly refs = new WeakMap<ColumnarBatch, number>();
+  /** Set while drain waits for an append with nothing queued: a sealed batch wakes it. */
+  private wake: (() => void) | null = null;
   readonly st: StoreWriterStats = {
     received: 0,
     stored: 0,
@@ -158,7 +141,6 @@ export class StoreWriter {
   constructor(private readonly opts: StoreWriterOptions) {
     const unit = opts.store.appendUnit ?? 0;
     this.maxFlows = unit > 0 && opts.maxFlows >= unit ? Math.floor(opts.maxFlows / unit) * unit : opts.maxFlows;
-    this.depth = Math.max(1, opts.store.appendDepth ?? 1);
     this.warn = opts.warn === undefined ? (l) => process.stderr.write(`v6scope: ${l}\n`) : opts.warn;
     const tick = Math.max(5, Math.min(opts.maxDelayMs / 4, 250));
     this.timer = setInterval(() => this.checkDelay(), tick);
@@ -181,8 +163,6 @@ export class StoreWriter {
     const n = records.length;
     if (!this.admit(n)) return;
     const max = this.maxFlows;
-    // a stream takes columnar rows only: records start a batch of their own
-    if (this.current.stream) this.seal();
     let cur = this.current;
     if (cur.n === 0) this.currentSince = Date.now();
     for (let i = 0; i < n; i++) {
@@ -215,86 +195,15 @@ export class StoreWriter {
     while (i < n) {
       const cur = this.current;
       if (cur.n === 0) this.currentSince = Date.now();
-      this.bind(cur);
       const take = Math.min(n - i, max - cur.n);
-      const range = { batch, from: i, to: i + take };
+      cur.cols.push({ batch, from: i, to: i + take });
       this.refs.set(batch, this.refs.get(batch)! + 1);
-      if (cur.stream) this.streamWrite(cur, [range]);
-      else {
-        cur.cols.push(range);
-        cur.bytes += take * COLUMNAR_ROW_BYTES;
-      }
       cur.n += take;
+      cur.bytes += take * COLUMNAR_ROW_BYTES;
       i += take;
       if (cur.n >= max) this.seal();
     }
     this.unref(batch);
-  }
-
-  /**
-   * Open the batch being filled as a stream of the store when it has room for one more append:
-   * nothing queued or being drained, fewer than `depth` appends outstanding, no records in the batch.
-   * Rows gathered so far are copied in at once.
-   */
-  private bind(cur: Pending): void {
-    const st = this.opts.store;
-    if (cur.stream || !st.appendStream || cur.records.length > 0 || this.closed) return;
-    // The first batch is gathered whole: at start the collector's code and this one's are cold, and
-    // copying rows into the store from the first datagram on competed with the collector thread for
-    // the CPU (bench/RESULTS.md: datagrams dropped in the first second at 300k flows/s).
-    if (!this.sealedOne) return;
-    if (this.queue.length > 0 || this.draining || this.inFlight.size >= this.depth) return;
-    let s: AppendStream | null = null;
-    try {
-      s = st.appendStream();
-    } catch {
-      s = null; // the batch is gathered and appended whole instead
-    }
-    if (!s) return;
-    cur.stream = s;
-    if (cur.cols.length > 0) {
-      const ranges = cur.cols;
-      cur.cols = [];
-      cur.bytes = 0;
-      this.streamWrite(cur, ranges);
-    }
-  }
-
-  /** Enrich row ranges and copy them into the batch's stream; each range is released once copied (or not). */
-  private streamWrite(cur: Pending, ranges: ColRange[]): void {
-    if (cur.streamError === null) {
-      try {
-        this.opts.enricher?.enrichColumnar(ranges);
-      } catch (e) {
-        cur.streamError = e ?? new Error('enrichment failed');
-      }
-    }
-    if (cur.streamError !== null) {
-      this.releaseRanges(ranges);
-      return;
-    }
-    const done = (): void => this.releaseRanges(ranges);
-    cur.stream!.write(ranges).then(done, done); // a failed write fails the stream: counted at its commit
-  }
-
-  /** Count an append handed to the store (`n` flows) until it settles. */
-  private track(appending: Promise<void>, n: number, t0: number, onSettled?: () => void): void {
-    const p: Promise<void> = appending.then(
-      () => {
-        this.st.stored += n;
-        this.st.batchesStored++;
-        this.noteAppend(t0);
-        onSettled?.();
-        this.inFlight.delete(p);
-      },
-      (e: unknown) => {
-        this.failed(n, e);
-        this.noteAppend(t0);
-        onSettled?.();
-        this.inFlight.delete(p);
-      },
-    );
-    this.inFlight.add(p);
   }
 
   /** One reference to `batch` fewer; at none, the batch is released (its buffers may be reused). */
@@ -344,27 +253,13 @@ export class StoreWriter {
   /** Close the batch being filled and queue it (or drop it when the queue is full). */
   private seal(): void {
     const b = this.current;
-    if (b.n > 0) this.sealedOne = true;
-    if (b.stream) {
-      // its rows are in the store's transaction already: commit it
-      this.current = newPending();
-      const s = b.stream;
-      let committing: Promise<void>;
-      try {
-        committing = b.streamError !== null ? s.abort(b.streamError) : s.commit();
-      } catch (e) {
-        committing = Promise.reject(e as Error);
-      }
-      this.track(committing, b.n, Date.now());
-      return;
-    }
     if (b.n === 0) return;
     this.current = newPending();
     const full =
       this.queue.length >= this.opts.maxPending ||
       this.queuedFlows + b.n > (this.opts.maxPendingFlows ?? Infinity) ||
       this.queuedBytes + b.bytes > (this.opts.maxPendingBytes ?? Infinity);
-    if (full && (this.draining || this.inFlight.size > 0)) {
+    if (full && this.writing) {
       this.st.droppedBatches++;
       this.st.droppedFlows += b.n;
       this.warnOverload();
@@ -375,7 +270,8 @@ export class StoreWriter {
     this.queuedFlows += b.n;
     this.queuedBytes += b.bytes;
     if (this.queue.length > this.st.maxPendingSeen) this.st.maxPendingSeen = this.queue.length;
-    if (!this.draining) this.writing = this.drain();
+    if (!this.writing) this.writing = this.drain();
+    else this.wake?.();
   }
 
   /**
@@ -394,13 +290,21 @@ export class StoreWriter {
     p.ready = true;
   }
 
-  /** Hand the queued batches to the store, at most `depth` appends outstanding. */
   private async drain(): Promise<void> {
     const st = this.opts.store;
-    this.draining = true;
-    while (this.queue.length > 0) {
-      // a slot first: the store takes at most `depth` appends before the first is durable
-      while (this.inFlight.size >= this.depth) await Promise.race(this.inFlight);
+    // Columnar appends to a store that takes more than one before the first is durable
+    // (FlowStore.appendDepth): the next batch is handed over while the previous one commits.
+    const depth = Math.max(1, st.appendDepth ?? 1);
+    const inFlight: Promise<void>[] = [];
+    while (this.queue.length > 0 || inFlight.length > 0) {
+      if (this.queue.length === 0) {
+        // wait for the oldest append, or for a batch to hand over meanwhile (then it goes now)
+        const head = inFlight[0]!;
+        const settled = await Promise.race([head.then(() => true), new Promise<boolean>((r) => (this.wake = () => r(false)))]);
+        this.wake = null;
+        if (settled) inFlight.shift();
+        continue;
+      }
       const p = this.queue.shift()!;
       this.queuedFlows -= p.n;
       this.queuedBytes -= p.bytes;
@@ -408,6 +312,7 @@ export class StoreWriter {
       const b = p.records;
       if (st.appendColumnar && b.length === 0 && p.cols.length > 0) {
         // columnar all the way: enriched in place and appended without records
+        const n = p.n;
         const ranges = p.cols;
         // The collector's buffers go back as soon as the store has copied the rows (DuckDB: before
         // its COMMIT), or when the append settles, whichever first.
@@ -424,11 +329,26 @@ export class StoreWriter {
         } catch (e) {
           appending = Promise.reject(e as Error);
         }
-        this.track(appending, p.n, t0, release);
+        inFlight.push(
+          appending.then(
+            () => {
+              this.st.stored += n;
+              this.st.batchesStored++;
+              this.noteAppend(t0);
+              release();
+            },
+            (e: unknown) => {
+              this.failed(n, e);
+              this.noteAppend(t0);
+              release();
+            },
+          ),
+        );
+        if (inFlight.length >= depth) await inFlight.shift();
         continue;
       }
       // records (live capture, files): the appends in flight first, so batches stay in order
-      while (this.inFlight.size > 0) await Promise.race(this.inFlight);
+      while (inFlight.length > 0) await inFlight.shift();
       try {
         await this.prepare(p, false);
         const appending = st.append(b);
@@ -444,7 +364,10 @@ export class StoreWriter {
       }
       this.noteAppend(t0);
     }
-    this.draining = false;
+    this.writing = null;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
   }
 
   /** A batch of `n` flows that the store refused (counted, reported at most every 10 s). */
@@ -468,8 +391,8 @@ export class StoreWriter {
   /** Write everything received so far; resolves when the store has it. */
   async flush(): Promise<void> {
     this.seal();
-    while (this.draining || this.inFlight.size > 0) {
-      await Promise.race(this.draining ? [this.writing, ...this.inFlight] : this.inFlight);
+    while (this.writing) {
+      await new Promise<void>((r) => this.idleWaiters.push(r));
     }
   }
 

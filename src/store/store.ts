@@ -52,16 +52,6 @@ export interface FlowStore {
    */
   appendColumnar?(ranges: readonly ColumnarRange[], onWritten?: () => void, after?: Promise<unknown>): Promise<void>;
   /**
-   * A columnar append filled as the rows arrive, instead of gathered first (stores that can: DuckDB).
-   * It is one batch, exactly as `appendColumnar` of all its rows would be, but the caller hands the
-   * rows over in pieces (`AppendStream.write`) and may reuse each piece's buffers as soon as it is
-   * copied — so a collector holds a few thousand rows in its buffers instead of a whole batch.
-   * Streams and `appendColumnar` appends count together against `appendDepth` (an open stream is
-   * one); they commit in the order they were opened or made. Null when the store cannot stream
-   * (then the caller gathers the batch and uses `appendColumnar`).
-   */
-  appendStream?(): AppendStream | null;
-  /**
    * Rows per append that the store writes most cheaply, when an append holds a multiple of it
    * (DuckDB: one row group — a transaction's full row groups go compressed straight into the file
    * instead of through the WAL). The store writer cuts its batches at multiples of it.
@@ -100,24 +90,6 @@ export interface FlowStore {
 export interface ColumnarSource {
   readonly cols: readonly (Float64Array | Uint32Array | Uint16Array | Uint8Array)[];
   readonly dicts: readonly (readonly string[] | null)[];
-}
-
-/** An append being filled (FlowStore.appendStream). */
-export interface AppendStream {
-  /**
-   * Copy rows into the append. Resolves once they are copied (their buffers are free again);
-   * rejects when they could not be — the whole stream then fails at `commit`. Writes are copied in
-   * the order they are made.
-   */
-  write(ranges: readonly ColumnarRange[]): Promise<void>;
-  /**
-   * Make every row written durable, as one batch; resolves once it is. Rejects, with nothing of the
-   * stream stored, when a write or the commit failed. A stream without rows stores nothing. No write
-   * may follow.
-   */
-  commit(): Promise<void>;
-  /** Give the stream up: nothing of it is stored, and the returned promise rejects with `reason`. No write may follow. */
-  abort(reason: unknown): Promise<void>;
 }
 
 /** Rows [from, to) of a columnar batch. */

@@ -19,8 +19,6 @@ import { LocalEnricher } from '../../src/enrich/local.js';
 import { parseIP } from '../../src/net/ip.js';
 import { emptyFlow, type FlowRecord } from '../../src/schema/fields.js';
 import type { FlowStore } from '../../src/store/store.js';
-import { openDuckDBStore } from '../../src/store/duckdb/store.js';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { concat, ip4, ip6, ipfixMessage, ipfixTemplate, set, u16, u32, u8, type Field } from '../sources/flow/encode.js';
 import { sendFrom, waitFor } from './helpers.js';
 
@@ -220,47 +218,6 @@ describe('serve with the collector worker', () => {
     expect((health.writer as { stored: number }).stored).toBe(3000);
     const snap = JSON.parse(readFileSync(path.join(data, 'templates.json'), 'utf8')) as { exporters: { domains: { templates: unknown[] }[] }[] };
     expect(snap.exporters[0]!.domains[0]!.templates).toHaveLength(2);
-  });
-
-  it('into DuckDB: collector batches are copied into append streams as they arrive, and raw holds exactly the flows in-thread decoding gives', async () => {
-    const cfg = config();
-    const file = path.join(dir, 'streams.duckdb');
-    const store = await openDuckDBStore({ path: file, rollupFlushMs: 0 });
-    let streams = 0;
-    const open = store.appendStream!.bind(store);
-    store.appendStream = () => {
-      streams++;
-      return open();
-    };
-    const h = await startServe({ config: cfg, dataDir: path.join(dir, 'streams'), log: () => undefined, warn: () => undefined, store, worker: { batchFlows: 64, stateIntervalMs: 50 } });
-    const msgs = [templates(0), ...dataMessages(0, 160)];
-    // in rounds: the first batch is gathered whole, later ones stream (several streams, each sealed
-    // at max_flows 1000 or after max_delay)
-    for (let k = 0; k < 4; k++) {
-      await sendFrom(msgs.slice(k === 0 ? 0 : 1 + 40 * k, 41 + 40 * k), portOf(h));
-      await waitFor(() => h.writer.stats().received === 1000 * (k + 1), 15_000, `round ${k} received`);
-      await new Promise((r) => setTimeout(r, 120));
-    }
-    const sum = await h.stop();
-    expect(sum.flowsStored).toBe(4000);
-    expect(streams).toBeGreaterThanOrEqual(2);
-    await store.close();
-    const want = reference(cfg, msgs);
-    const inst = await DuckDBInstance.create(file);
-    const conn = await inst.connect();
-    try {
-      const cols = ['src_addr', 'dst_addr', 'peer_addr', 'exporter_addr'].map((c) => `lpad(hex("${c}"), 32, '0')`).concat(['src_port', 'dst_port', 'proto', 'bytes', 'packets', 'family', 'direction', 'device_id', 'exporter_name', 'source_kind', 'in_if', 'out_if']);
-      const got = (await conn.runAndReadAll(`SELECT ${cols.join(', ')} FROM raw`)).getRowsJS().map((r) => r.map(String).join('|')).sort();
-      const hex = (a: Uint8Array): string => Buffer.from(a).toString('hex').toUpperCase();
-      const exp = want.map((f) => [hex(f.src_addr), hex(f.dst_addr), hex(f.peer_addr), hex(f.exporter_addr), f.src_port, f.dst_port, f.proto, f.bytes, f.packets, f.family, f.direction, f.device_id, f.exporter_name, f.source_kind, f.in_if, f.out_if].map(String).join('|')).sort();
-      expect(got.length).toBe(4000);
-      expect(got).toEqual(exp);
-      // the enrichment ran on the streamed rows too (device ids from local_prefixes)
-      expect(want.filter((f) => f.device_id !== '').length).toBe(3200);
-    } finally {
-      conn.closeSync();
-      inst.closeSync();
-    }
   });
 
   it('a columnar store: each batch is handed back to the worker once written, and its buffers reused without a trace of old rows', async () => {

@@ -23,7 +23,7 @@
  * DuckDB's thread count is one setting for all connections: a roll-up started beside the appends
  * runs with the appends' (one thread), one a read waits for with the queries' (one per core).
  */
-import { BIGINT, DuckDBInstance, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import { BIGINT, DuckDBInstance, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import { ChunkWriter, type ChunkColumn } from './chunk-append.js';
 import { FACT_TABLES, type FactRow, type FactTable } from '../../schema/facts.js';
 import { FIELDS, METRICS, type FieldDef, type FlowRecord } from '../../schema/fields.js';
@@ -32,7 +32,7 @@ import { compileQuery, decodeRows, type CompiledQuery } from '../compile.js';
 import { duckdbDialect as d } from '../dialect.js';
 import { planTable, RAW_TABLE, tableSpecs } from '../planner.js';
 import type { Query, QueryResult, Row } from '../query.js';
-import { DEFAULT_RETENTION, type AppendStream, type ColumnarRange, type FactStore, type FlowStore, type RetentionConfig, type TableSpec } from '../store.js';
+import { DEFAULT_RETENTION, type ColumnarRange, type FactStore, type FlowStore, type RetentionConfig, type TableSpec } from '../store.js';
 
 const SCHEMA_VERSION = '1';
 const STAGING = 'v6scope_staging';
@@ -145,14 +145,6 @@ class DuckDBStore implements FlowStore {
   private nextAppendConn = 0;
   private readonly lastCommitOf = new Map<DuckDBConnection, Promise<unknown>>();
   private commits: Promise<unknown> = Promise.resolve();
-  /**
-   * The commit order: each append (batch or stream) takes its batch number and its turn at once
-   * (`reserveTurn`); its COMMIT waits for the turn before it, so commits run in batch-number order
-   * even when a stream opened earlier is filled after a later batch.
-   */
-  private commitTurn: Promise<void> = Promise.resolve();
-  /** Streams opened and not yet committed, with what rolls each back (close). */
-  private readonly openStreams = new Map<AppendStream, () => void>();
   /** Rows appended to raw since open (plus those found waiting at open), and how many of them are in the rollups. */
   private appendedRows = 0;
   private rolledRows = 0;
@@ -261,9 +253,7 @@ class DuckDBStore implements FlowStore {
     if ((await this.tableColumns(OLD_PENDING)).length > 0) await this.rollUp(c, `SELECT * FROM ${OLD_PENDING}`, () => c.run(`DROP TABLE ${OLD_PENDING}`));
     this.rollConn = await this.instance.connect();
     this.rollExtra = [await this.instance.connect(), await this.instance.connect()];
-    // Appends have connections of their own: a stream's transaction stays open across turns of the
-    // event loop, and nothing else may run in it.
-    this.appendConns = [await this.instance.connect(), await this.instance.connect()];
+    this.appendConns = [c, await this.instance.connect()];
     await this.flushRollups();
     const meta = await c.runAndReadAll(`SELECT key, value FROM v6scope_meta WHERE key LIKE 'retained_from:%'`);
     for (const [k, v] of meta.getRowsJS()) this.retainedFrom.set(String(k).slice('retained_from:'.length), Number(v));
@@ -368,207 +358,54 @@ class DuckDBStore implements FlowStore {
     };
     // The rows are written in the serial lane; the COMMIT runs after it (in order with the other
     // commits), so the next append can fill the other connection's transaction meanwhile.
-    // The batch number, commit turn and connection are taken now, in call order (as a stream takes
-    // them when opened), so a connection is always handed on in the order its lane work was queued.
-    const t = this.reserveTurn();
-    const c = this.rawLayout ? this.claimConn() : null;
-    let started = false;
     const filled = this.serial(
       async (): Promise<{ done: Promise<void> }> => {
-        started = true;
         // When raw gets twice the threshold ahead of the rollups, appends wait for the running
         // roll-up (so the rollups never fall far behind).
-        if (this.rolling && this.pendingRows >= 2 * this.rollupFlushRows) await this.rolling; // never rejects
+        if (this.rolling && this.pendingRows >= 2 * this.rollupFlushRows) await this.rolling;
+        const id = this.nextBatch++;
         const rows = sizeOf(src);
-        if (!this.rawLayout || !c) {
+        if (!this.rawLayout) {
           // raw with columns the schema does not know: through the staging table, one at a time
-          try {
-            await t.turn;
-            if (after) await after.catch((e: unknown) => Promise.reject(notCommitted(e)));
-            await this.appendStaged(src, t.id);
-          } finally {
-            t.done();
-          }
+          await this.commits;
+          if (after) await after.catch((e: unknown) => Promise.reject(notCommitted(e)));
+          await this.appendStaged(src, id);
           written();
-          this.committed(t.id, rows);
+          this.committed(id, rows);
           return { done: Promise.resolve() };
         }
+        const conn = this.appendConns[this.nextAppendConn++ % this.appendConns.length]!;
+        await this.lastCommitOf.get(conn);
+        await conn.run('BEGIN TRANSACTION');
         try {
-          await c.free;
-          await c.conn.run('BEGIN TRANSACTION');
-          try {
-            await this.appendTo(c.conn, RAW_TABLE, this.rawLayout, src, { [BATCH_COLUMN.name]: t.id });
-          } catch (e) {
-            await c.conn.run('ROLLBACK').catch(() => undefined);
-            throw e;
-          }
+          await this.appendTo(conn, RAW_TABLE, this.rawLayout, src, { [BATCH_COLUMN.name]: id });
         } catch (e) {
-          c.release();
-          void t.turn.then(t.done);
+          await conn.run('ROLLBACK').catch(() => undefined);
           throw e;
         }
         written();
+        const previous = this.commits;
         const done = (async (): Promise<void> => {
+          await previous;
           try {
-            // The earlier appends' COMMITs come before this one's (commits run in batch order).
-            await t.turn;
-            try {
-              if (after) await after.catch((e: unknown) => Promise.reject(notCommitted(e)));
-              await c.conn.run('COMMIT');
-            } catch (e) {
-              await c.conn.run('ROLLBACK').catch(() => undefined);
-              throw e;
-            }
-            this.committed(t.id, rows);
-          } finally {
-            t.done();
-            c.release();
+            // The earlier append's COMMIT came before this one's (commits run in batch order).
+            if (after) await after.catch((e: unknown) => Promise.reject(notCommitted(e)));
+            await conn.run('COMMIT');
+          } catch (e) {
+            await conn.run('ROLLBACK').catch(() => undefined);
+            throw e;
           }
+          this.committed(id, rows);
         })();
-        this.noteCommit(done);
+        const settled = done.catch(() => undefined);
+        this.commits = settled;
+        this.lastCommitOf.set(conn, settled);
         return { done };
       },
       this.appendThreads,
       true,
     );
-    // The lane failed before the fill began (e.g. setting the thread count): hand the turn and the
-    // connection on, or every later append would wait for them.
-    filled.catch(() => {
-      if (started) return;
-      c?.release();
-      void t.turn.then(t.done);
-    });
     return filled.then((f) => f.done);
-  }
-
-  /** The next batch number and its commit turn: `turn` resolves when the previous append's commit has settled; call `done` (once, after `turn`) when this one's has. */
-  private reserveTurn(): { id: number; turn: Promise<void>; done: () => void } {
-    const id = this.nextBatch++;
-    const turn = this.commitTurn;
-    let done!: () => void;
-    this.commitTurn = new Promise<void>((r) => (done = r));
-    return { id, turn, done };
-  }
-
-  /** The next append connection, claimed at once: free for the caller when `free` resolves; `release` (once) when its transaction has ended. */
-  private claimConn(): { conn: DuckDBConnection; free: Promise<unknown>; release: () => void } {
-    const conn = this.appendConns[this.nextAppendConn++ % this.appendConns.length]!;
-    const free = this.lastCommitOf.get(conn) ?? Promise.resolve();
-    let release!: () => void;
-    this.lastCommitOf.set(conn, new Promise<void>((r) => (release = r)));
-    return { conn, free, release };
-  }
-
-  /** A commit other operations wait for (they see every append sealed before them). */
-  private noteCommit(done: Promise<void>): void {
-    const settled = done.catch(() => undefined);
-    this.commits = this.commits.then(() => settled);
-  }
-
-  /**
-   * A batch filled as its rows arrive (FlowStore.appendStream): its batch number, commit turn and
-   * connection are taken now; BEGIN and the appender are made in the serial lane (after the fills
-   * already there, with the appends' thread count); each write copies its rows into the appender and
-   * flushes them into the transaction every APPEND_SLICE rows, without holding the serial lane — so
-   * queries and other appends go on while the stream is open. `commit` closes the appender and
-   * commits in turn. A failed write or close fails the whole stream (rolled back at commit), so what
-   * is stored is whole batches only, as with `appendColumnar`.
-   */
-  appendStream(): AppendStream | null {
-    const layout = this.rawLayout;
-    if (!layout || this.closed) return null;
-    const t = this.reserveTurn();
-    const c = this.claimConn();
-    const w = writerOf(layout);
-    const source = (layout.fieldIndex ??= Int32Array.from(layout.columns, (x) => (x.constant ? -1 : FIELD_INDEX.get(x.name) ?? -1)));
-    const constants = { [BATCH_COLUMN.name]: t.id };
-    let app: DuckDBAppender | null = null;
-    let failure: unknown = null;
-    let rows = 0;
-    let unflushed = 0;
-    let sealed = false;
-    const fail = (e: unknown): void => {
-      failure ??= e;
-    };
-    const began = this.serial(
-      async () => {
-        if (this.rolling && this.pendingRows >= 2 * this.rollupFlushRows) await this.rolling;
-        await c.free;
-        await c.conn.run('BEGIN TRANSACTION');
-        app = await c.conn.createAppender(RAW_TABLE);
-      },
-      this.appendThreads,
-      true,
-    );
-    let chain: Promise<void> = began.catch(fail);
-    const commit = (): Promise<void> => {
-      if (sealed) return Promise.reject(new Error('append stream: already committed'));
-      sealed = true;
-      this.openStreams.delete(stream);
-      const done = (async (): Promise<void> => {
-        try {
-          await chain;
-          if (app) {
-            try {
-              app.closeSync();
-            } catch (e) {
-              fail(e);
-            }
-            app = null;
-          }
-          if (failure) throw failure;
-          await t.turn;
-          if (rows === 0) {
-            await c.conn.run('ROLLBACK');
-            return;
-          }
-          await c.conn.run('COMMIT');
-          this.committed(t.id, rows);
-        } catch (e) {
-          await c.conn.run('ROLLBACK').catch(() => undefined);
-          throw e;
-        } finally {
-          await t.turn;
-          t.done();
-          c.release();
-        }
-      })();
-      this.noteCommit(done);
-      return done;
-    };
-    const stream: AppendStream = {
-      write: (ranges) => {
-        if (sealed) return Promise.reject(new Error('append stream: write after commit'));
-        const p = chain.then(async () => {
-          for (const r of ranges) {
-            for (let from = r.from; from < r.to; from += APPEND_SLICE) {
-              // A turn of the event loop before every slice: writes that piled up (while BEGIN
-              // waited, say) must not run back to back and hold the thread off its messages.
-              await new Promise<void>((res) => setImmediate(res));
-              if (failure) throw failure;
-              const to = Math.min(r.to, from + APPEND_SLICE);
-              w.appendColumnar(app!, r.batch, from, to, constants, source);
-              rows += to - from;
-              unflushed += to - from;
-              if (unflushed >= APPEND_SLICE) {
-                app!.flushSync();
-                unflushed = 0;
-              }
-            }
-          }
-        });
-        chain = p.catch(fail);
-        return p;
-      },
-      commit,
-      abort: (reason) => {
-        if (sealed) return Promise.reject(new Error('append stream: already committed'));
-        fail(reason);
-        return commit();
-      },
-    };
-    this.openStreams.set(stream, () => void stream.abort(new Error('the store was closed before this append was committed')).catch(() => undefined));
-    return stream;
   }
 
   /** Batch `id` (`rows` rows) is committed: the rollups may take it; roll up once enough wait. */
@@ -879,8 +716,6 @@ class DuckDBStore implements FlowStore {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
     this.closed = true;
-    // Streams nobody committed are rolled back (their rows were never acknowledged).
-    for (const abort of [...this.openStreams.values()]) abort();
     return this.serial(async () => {
       // Not required for correctness (pending rows are rolled up at the next open), but leaves a tidy file.
       await this.flushRollups().catch(() => undefined);
