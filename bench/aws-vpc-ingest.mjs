@@ -11,7 +11,8 @@
  * v6scope / peer / parse-only; the medians and the v6scope/peer ratio are printed. Wall and CPU
  * seconds are both recorded (CPU includes DuckDB's worker threads).
  * - parse-only: the same AwsIngester with a store whose append does nothing (where the time goes).
- * - v6scope: the `aws ingest` code path (`ingestSourcesInThread`): a parse thread runs
+ * - v6scope: the `aws ingest` code path (`ingestSourcesInThread`), with DuckDB's `memory_limit` as
+ *   the CLI sets it (env BENCH_MEMORY_LIMIT: `duckdb` for DuckDB's own default, or bytes): a parse thread runs
  *   `AwsIngester` (gunzip, split, parse, side aggregate, enrich), the DuckDB store (raw table and
  *   three rollups) appends its batches in the calling thread with two appends outstanding.
  * - in-thread (with --in-thread): the same job with the parse in the store's thread
@@ -47,7 +48,12 @@ async function child(side, file, storeKind) {
       const dist = path.resolve(root, DIST);
       const { ingestSources, ingestSourcesInThread } = await import(`${dist}/pipeline/aws-thread.js`);
       const { openDuckDBStore } = await import(`${dist}/store/duckdb/store.js`);
-      const store = await openDuckDBStore({ path: path.join(dir, 'flows.duckdb'), ...(process.env.BENCH_ROLLUP_ROWS ? { rollupFlushRows: Number(process.env.BENCH_ROLLUP_ROWS) } : {}) });
+      // DuckDB's memory_limit as `aws ingest` sets it (v6scope's default: defaultDuckDBMemoryLimit);
+      // BENCH_MEMORY_LIMIT=duckdb leaves DuckDB's own (80 % of the machine), a number of bytes sets one
+      const { defaultDuckDBMemoryLimit } = await import(`${dist}/store/index.js`);
+      const ml = process.env.BENCH_MEMORY_LIMIT;
+      const memoryLimit = ml === 'duckdb' ? undefined : ml ? Number(ml) : defaultDuckDBMemoryLimit?.();
+      const store = await openDuckDBStore({ path: path.join(dir, 'flows.duckdb'), ...(memoryLimit ? { memoryLimit } : {}), ...(process.env.BENCH_ROLLUP_ROWS ? { rollupFlushRows: Number(process.env.BENCH_ROLLUP_ROWS) } : {}) });
       const job = { sources: [file], dataDir: dir, localPrefixes: [] };
       const t1 = performance.now();
       const c1 = process.cpuUsage();

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, defaultConfig, fmtDuration, parseConfig, parseListen } from '../../src/config/index.js';
 import { runCli } from '../helpers/cli.js';
+import { defaultDuckDBMemoryLimit } from '../../src/store/index.js';
 
 function err(yaml: string): ConfigError {
   try {
@@ -87,7 +88,14 @@ state: { save_interval: 1m }
     expect(err('collectors:\n  - protocol: x\n').key).toBe('collectors[0].protocol');
   });
 
-  it('store.duckdb.memory_limit: a size, 0 or absent for DuckDB\'s own default', () => {
+  it('store.duckdb.memory_limit: a size, 0 or absent for v6scope\'s default (an eighth of the memory, 128 to 512 MiB)', () => {
+    const MiB = 2 ** 20;
+    expect(defaultDuckDBMemoryLimit(24 * 1024 * MiB)).toBe(512 * MiB);
+    expect(defaultDuckDBMemoryLimit(2 * 1024 * MiB)).toBe(256 * MiB);
+    expect(defaultDuckDBMemoryLimit(3 * 1024 * MiB + 5)).toBe(384 * MiB);
+    expect(defaultDuckDBMemoryLimit(3001 * MiB)).toBe(375 * MiB); // whole MiB, rounded down
+    expect(defaultDuckDBMemoryLimit(1000 * MiB)).toBe(128 * MiB);
+    expect(defaultDuckDBMemoryLimit(512 * MiB)).toBe(128 * MiB);
     expect(parseConfig('store:\n  duckdb: { memory_limit: 256MiB }\n').store.duckdb).toEqual({ path: '', memory_limit: 256 * 2 ** 20 });
     expect(parseConfig('store:\n  duckdb: { memory_limit: 0 }\n').store.duckdb.memory_limit).toBe(0);
     expect(defaultConfig().store.duckdb.memory_limit).toBe(0);

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIP } from '../../src/net/ip.js';
 import { emptyFlow, FIELDS, type FlowRecord } from '../../src/schema/fields.js';
 import { openDuckDBStore } from '../../src/store/duckdb/store.js';
-import { openConfiguredStore } from '../../src/store/index.js';
+import { defaultDuckDBMemoryLimit, openConfiguredStore } from '../../src/store/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import type { FlowStore } from '../../src/store/index.js';
 import { HOSTILE, HOUR, makeHostileFlows, oracle, rowsToMap, T0 } from './oracle.js';
@@ -351,6 +351,18 @@ describe('DuckDB columnar appends', () => {
     }
     await store.close();
     expect(await rawContent(file)).toEqual(expectedContent(good));
+  });
+
+  it("without store.duckdb.memory_limit, DuckDB gets v6scope's default, not DuckDB's own 80 % of the machine", async () => {
+    const store = await openConfiguredStore(parseConfig('store:\n  duckdb: { path: default-limit.duckdb }\n'), dir);
+    try {
+      const conn = (store as unknown as { conn: { runAndReadAll(sql: string): Promise<{ getRowsJS(): unknown[][] }> } }).conn;
+      const want = defaultDuckDBMemoryLimit();
+      expect(want).toBeLessThanOrEqual(512 * 2 ** 20);
+      expect(String((await conn.runAndReadAll(`SELECT current_setting('memory_limit')`)).getRowsJS()[0]![0])).toBe(`${(want / 2 ** 20).toFixed(1)} MiB`);
+    } finally {
+      await store.close();
+    }
   });
 
   it('store.duckdb.memory_limit reaches DuckDB; appends and roll-ups work under it', async () => {

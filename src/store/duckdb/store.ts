@@ -80,7 +80,8 @@ export interface DuckDBStoreOptions {
   rollupFlushMs?: number;
   /**
    * The most memory DuckDB may use, bytes (DuckDB's `memory_limit`; default DuckDB's own, 80 % of
-   * the machine's RAM). With 100 MiB (and V8's old space capped at 200 MB) `serve` at 100k flows/s
+   * the machine's RAM — the configured store always gives one: store/index.ts,
+   * defaultDuckDBMemoryLimit). With 100 MiB (and V8's old space capped at 200 MB) `serve` at 100k flows/s
    * peaked at 450 MB RSS instead of 780–900 MB, storing 85k flows/s against 87–97k unbounded
    * (bench/RESULTS.md).
    */
