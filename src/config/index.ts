@@ -77,8 +77,8 @@ export interface ClickHouseConfig {
 export interface StoreConfig {
   kind: 'duckdb' | 'clickhouse';
   /**
-   * DuckDB file ('' = DATA/v6scope.duckdb), and the most memory DuckDB may use, bytes (0 = DuckDB's
-   * default, 80 % of the machine's RAM).
+   * DuckDB file ('' = DATA/v6scope.duckdb), and the most memory DuckDB may use, bytes (0 = v6scope's
+   * default: store/index.ts, defaultDuckDBMemoryLimit).
    */
   duckdb: { path: string; memory_limit: number };
   clickhouse: ClickHouseConfig;
