@@ -476,26 +476,35 @@ describe("DuckDB's append unit", () => {
  * must take nothing of the others with it, a query made after the appends must see them all, and
  * the rollups (rolled up meanwhile) must stay exact.
  */
+/**
+ * Route every statement the store runs on its append connections through `around` (connection
+ * index, the SQL, and the real run); returns how many connections there are.
+ */
+function interceptAppendRuns(store: FlowStore, around: (k: number, sql: string, run: () => Promise<unknown>) => Promise<unknown>): number {
+  type Conn = { run: (sql: string, ...a: unknown[]) => Promise<unknown> };
+  const conns = (store as unknown as { appendConns: Conn[] }).appendConns;
+  conns.forEach((c, k) => {
+    const run = c.run.bind(c);
+    c.run = (sql, ...a) => around(k, sql, () => run(sql, ...a));
+  });
+  return conns.length;
+}
+
 describe('DuckDB appends made without waiting for the previous commit', () => {
   it('commit in order on two connections, each once durable; a failed one loses only itself; reads and rollups stay exact; columns are free once written', async () => {
     const file = path.join(dir, 'pipelined.duckdb');
     const store = await openDuckDBStore({ path: file, rollupFlushMs: 0, rollupFlushRows: 2500 });
     const flows = makeHostileFlows(12_000, 7);
     const log: string[] = [];
-    type Conn = { run: (sql: string, ...a: unknown[]) => Promise<unknown> };
-    const conns = (store as unknown as { appendConns: Conn[] }).appendConns;
-    expect(conns.length).toBe(2);
-    conns.forEach((c, k) => {
-      const run = c.run.bind(c);
-      c.run = async (sql, ...a) => {
-        log.push(`${k} ${sql} start`);
-        try {
-          return await run(sql, ...a);
-        } finally {
-          log.push(`${k} ${sql} end`);
-        }
-      };
+    const conns = interceptAppendRuns(store, async (k, sql, run) => {
+      log.push(`${k} ${sql} start`);
+      try {
+        return await run();
+      } finally {
+        log.push(`${k} ${sql} end`);
+      }
     });
+    expect(conns).toBe(2);
     const BAD = 5;
     const done: number[] = [];
     const written: number[] = [];
@@ -554,22 +563,18 @@ describe('DuckDB appends made without waiting for the previous commit', () => {
     const store = await openDuckDBStore({ path: file, rollupFlushMs: 0, rollupFlushRows: 2500 });
     const flows = makeHostileFlows(9000, 11);
     const log: string[] = [];
-    type Conn = { run: (sql: string, ...a: unknown[]) => Promise<unknown> };
     let commits = 0;
     // The 4th COMMIT fails: commits follow the batch order and only batches 0, 1, 5 and 6 reach
     // theirs (2 fails its fill, 3 and 4 depend on it), so it is batch 6's — after batch 7 was written.
-    for (const c of (store as unknown as { appendConns: Conn[] }).appendConns) {
-      const run = c.run.bind(c);
-      c.run = async (sql, ...a) => {
-        if (sql === 'COMMIT' && ++commits === 4) {
-          // held until batch 7's rows are in the other connection's transaction (its fill does not wait for this COMMIT)
-          for (let t = 0; t < 5000 && !log.includes('written 7'); t += 5) await new Promise((r) => setTimeout(r, 5));
-          log.push('COMMIT 6 fails');
-          throw new Error('injected COMMIT failure');
-        }
-        return run(sql, ...a);
-      };
-    }
+    interceptAppendRuns(store, async (_k, sql, run) => {
+      if (sql === 'COMMIT' && ++commits === 4) {
+        // held until batch 7's rows are in the other connection's transaction (its fill does not wait for this COMMIT)
+        for (let t = 0; t < 5000 && !log.includes('written 7'); t += 5) await new Promise((r) => setTimeout(r, 5));
+        log.push('COMMIT 6 fails');
+        throw new Error('injected COMMIT failure');
+      }
+      return run();
+    });
     const BAD_FILL = 2;
     const batches = Array.from({ length: 9 }, (_, i) => {
       const { batch } = encodeBatch(flows.slice(i * 1000, (i + 1) * 1000));
