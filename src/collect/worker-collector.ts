@@ -196,10 +196,13 @@ export class WorkerCollectorSet {
           case 'batch': {
             const n = m.batch.n;
             if (this.opts.onBatch) {
-              // Once the receiver is done with the columns, their buffers go back to the worker.
-              const buffers = m.batch.cols.map((c) => c.buffer as ArrayBuffer);
-              m.batch.release = () => {
+              // Once the receiver is done with the columns, their buffers go back to the worker:
+              // those it posted and those made full here (enrichment writes into constant columns).
+              // Constant columns share one buffer: each buffer once.
+              const batch = m.batch;
+              batch.release = () => {
                 if (g.stopped) return;
+                const buffers = [...new Set(batch.cols.map((c) => c.buffer as ArrayBuffer))].filter((b) => b.byteLength > 0);
                 try {
                   worker.postMessage({ t: 'recycle', buffers } satisfies ToWorker, buffers);
                 } catch {

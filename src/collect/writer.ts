@@ -15,15 +15,17 @@
  * it: `maxFlows` is rounded down to one when it is at least one unit, so at high rates every
  * append is made of whole row groups (written straight to the file, not through the WAL).
  *
- * The queue is bounded in batches, in flows and in memory. Waiting columnar flows count
- * COLUMNAR_ROW_BYTES each, flows handed over as records (live capture) RECORD_BYTES each. So the
+ * The queue is bounded in batches, in flows and in memory. Waiting columnar flows count the bytes
+ * of their batch's varying columns (at most COLUMNAR_ROW_BYTES; a constant column counts 16 bytes
+ * once per collector batch), flows
+ * handed over as records (live capture) RECORD_BYTES each. So the
  * same memory holds ~5x more columnar flows — time to ride out DuckDB's checkpoints (commits of
  * ~1 s every few seconds at 100k flows/s).
  */
 import type { LocalEnricher } from '../enrich/local.js';
 import { FIELDS, type FlowRecord } from '../schema/fields.js';
 import type { FlowStore } from '../store/store.js';
-import { COLUMN_BYTES, decodeBatchInto, type ColumnarBatch } from './flow-batch.js';
+import { COLUMN_BYTES, batchRowBytes, constantBytes, decodeBatchInto, type ColumnarBatch } from './flow-batch.js';
 
 /** Rows from..to of a columnar batch (from the collector worker), turned into records only when written. */
 interface ColRange {
@@ -37,7 +39,7 @@ interface Pending {
   records: FlowRecord[];
   cols: ColRange[];
   n: number;
-  /** Memory it is counted as (COLUMNAR_ROW_BYTES per columnar row, RECORD_BYTES per record). */
+  /** Memory it is counted as (per columnar row its batch's bytes per row, RECORD_BYTES per record). */
   bytes: number;
   /** Its columnar rows are records now and the batch is enriched: ready to append. */
   ready: boolean;
@@ -45,7 +47,7 @@ interface Pending {
 
 const newPending = (): Pending => ({ records: [], cols: [], n: 0, bytes: 0, ready: false });
 
-/** Bytes of one row of a columnar batch (flow-batch.ts: one typed-array element per field). */
+/** Bytes of one row of a columnar batch without constant columns (flow-batch.ts: one typed-array element per field). */
 export const COLUMNAR_ROW_BYTES = FIELDS.reduce((a, f) => a + COLUMN_BYTES[f.kind], 0);
 /**
  * Bytes a waiting record is counted as: a decoded record measured 820 bytes of V8 heap (34
@@ -188,6 +190,8 @@ export class StoreWriter {
       return;
     }
     const max = this.maxFlows;
+    const rowBytes = batchRowBytes(batch);
+    let once = constantBytes(batch); // counted with the first range
     // One reference per row range, and one held here until every range exists (a range may be
     // dropped, and so released, before the next one is made).
     this.refs.set(batch, 1);
@@ -199,7 +203,8 @@ export class StoreWriter {
       cur.cols.push({ batch, from: i, to: i + take });
       this.refs.set(batch, this.refs.get(batch)! + 1);
       cur.n += take;
-      cur.bytes += take * COLUMNAR_ROW_BYTES;
+      cur.bytes += take * rowBytes + once;
+      once = 0;
       i += take;
       if (cur.n >= max) this.seal();
     }

@@ -12,7 +12,7 @@
  * enters the local network, and for local-to-local flows picks the endpoint that is not a gateway.
  * Issue #4 (device identity) replaces the MAC/address id with a tracked device identity.
  */
-import type { ColumnarBatch } from '../collect/flow-batch.js';
+import { fullColumn, strides, type ColumnarBatch } from '../collect/flow-batch.js';
 import { Direction, FIELD_INDEX as F, type FlowRecord } from '../schema/fields.js';
 import { addrAt, formatIP } from '../net/ip.js';
 import { formatMac } from '../net/mac.js';
@@ -154,34 +154,39 @@ export class LocalEnricher {
    * service port (the device is still the local end).
    */
   enrichColumnar(ranges: readonly { readonly batch: ColumnarBatch; readonly from: number; readonly to: number; readonly directions?: Uint8Array }[]): void {
+    // Columns read may be constant (one row: the stride is 0); the ones written are made full first.
     const codes = ranges.map((r) => {
       const c = r.batch.cols;
+      const st = strides(c);
       const fam = c[F.family]!;
       const src = c[F.src_addr] as Uint8Array;
       const dst = c[F.dst_addr] as Uint8Array;
       const sm = c[F.src_mac]!;
       const dm = c[F.dst_mac]!;
+      const [sf, ss, sd, ssm, sdm] = [st[F.family]!, st[F.src_addr]!, st[F.dst_addr]!, st[F.src_mac]!, st[F.dst_mac]!];
       const out = new Uint8Array(Math.max(0, r.to - r.from));
       for (let i = r.from; i < r.to; i++) {
-        const f = fam[i] as 4 | 6;
-        out[i - r.from] = this.localCode(this.isLocal(src, f, i * 16), this.isLocal(dst, f, i * 16), sm[i]!, dm[i]!);
+        const f = fam[i * sf] as 4 | 6;
+        out[i - r.from] = this.localCode(this.isLocal(src, f, i * 16 * ss), this.isLocal(dst, f, i * 16 * sd), sm[i * ssm]!, dm[i * sdm]!);
       }
       return out;
     });
     ranges.forEach((r, x) => {
       const c = r.batch.cols;
+      const dir = fullColumn(r.batch, F.direction);
+      const peer = fullColumn(r.batch, F.peer_addr) as Uint8Array;
+      const svc = fullColumn(r.batch, F.service_port);
+      const dev = fullColumn(r.batch, F.device_id);
+      const st = strides(c);
       const fam = c[F.family]!;
       const src = c[F.src_addr] as Uint8Array;
       const dst = c[F.dst_addr] as Uint8Array;
-      const peer = c[F.peer_addr] as Uint8Array;
       const sm = c[F.src_mac]!;
       const dm = c[F.dst_mac]!;
-      const dir = c[F.direction]!;
-      const svc = c[F.service_port]!;
       const proto = c[F.proto]!;
       const sp = c[F.src_port]!;
       const dp = c[F.dst_port]!;
-      const dev = c[F.device_id]!;
+      const [sf, ss, sd, ssm, sdm, spr, ssp, sdp] = [st[F.family]!, st[F.src_addr]!, st[F.dst_addr]!, st[F.src_mac]!, st[F.dst_mac]!, st[F.proto]!, st[F.src_port]!, st[F.dst_port]!];
       const dict = r.batch.dicts[F.device_id]!;
       let index = this.dictIndex.get(dict);
       if (!index) this.dictIndex.set(dict, (index = new Map(dict.map((s, i) => [s, i]))));
@@ -190,18 +195,25 @@ export class LocalEnricher {
       const given = r.directions;
       for (let i = r.from; i < r.to; i++) {
         const k = code[i - r.from]!;
-        const f = fam[i] as 4 | 6;
+        const f = fam[i * sf] as 4 | 6;
         const o = i * 16;
+        const os = o * ss;
+        const od = o * sd;
+        const smac = sm[i * ssm]!;
+        const dmac = dm[i * sdm]!;
         const g = given ? given[i]! : 0;
         const direction = g !== 0 ? g : directionOf(k);
         dir[i] = direction;
-        const deviceIsSrc = this.deviceIsSrc(k, sm[i]!, dm[i]!, dst, o, f);
+        const deviceIsSrc = this.deviceIsSrc(k, smac, dmac, dst, od, f);
         // the other end from the device, else the destination; with a given direction, the remote end
-        const peerFrom = g !== 0 ? (g === Direction.inbound ? src : dst) : deviceIsSrc === false ? src : dst;
-        for (let b = 0; b < 16; b++) peer[o + b] = peerFrom[o + b]!;
+        const peerIsSrc = g !== 0 ? g === Direction.inbound : deviceIsSrc === false;
+        const peerFrom = peerIsSrc ? src : dst;
+        const op = peerIsSrc ? os : od;
+        for (let b = 0; b < 16; b++) peer[o + b] = peerFrom[op + b]!;
         if (deviceIsSrc !== null) {
-          const mac = deviceIsSrc ? sm[i]! : dm[i]!;
+          const mac = deviceIsSrc ? smac : dmac;
           const a = deviceIsSrc ? src : dst;
+          const oa = deviceIsSrc ? os : od;
           let ix: number;
           if (mac !== 0) {
             const id = formatMac(mac);
@@ -211,10 +223,10 @@ export class LocalEnricher {
               dict.push(id);
               index.set(id, ix);
             }
-          } else ix = ids.indexOf(a, o, f);
+          } else ix = ids.indexOf(a, oa, f);
           dev[i] = ix;
         }
-        svc[i] = servicePortOf(proto[i]!, sp[i]!, dp[i]!, direction);
+        svc[i] = servicePortOf(proto[i * spr]!, sp[i * ssp]!, dp[i * sdp]!, direction);
       }
     });
   }

@@ -2,7 +2,7 @@
  * The store interface. Analyses see only this (and the query model), never a concrete store.
  */
 import type { FactRow, FactTable } from '../schema/facts.js';
-import type { FlowRecord } from '../schema/fields.js';
+import type { FieldKind, FlowRecord } from '../schema/fields.js';
 import type { Query, QueryResult } from './query.js';
 
 /** A table the planner can choose: the raw table (resolution 0) or a rollup. */
@@ -88,8 +88,14 @@ export interface FlowStore {
  * per row for addresses, uint32 dictionary indexes for strings — and per string field its dictionary.
  */
 export interface ColumnarSource {
+  /** A column holding exactly one row is constant: every row has that value (isConstantColumn). */
   readonly cols: readonly (Float64Array | Uint32Array | Uint16Array | Uint8Array)[];
   readonly dicts: readonly (readonly string[] | null)[];
+}
+
+/** Whether a column of a ColumnarSource is constant: it holds one row (16 bytes for an address, one element otherwise). */
+export function isConstantColumn(col: ArrayLike<number>, kind: FieldKind): boolean {
+  return col.length === (kind === 'addr' ? 16 : 1);
 }
 
 /** Rows [from, to) of a columnar batch. */

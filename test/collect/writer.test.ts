@@ -14,7 +14,7 @@ import { decodeBatch, encodeBatch, type ColumnarBatch } from '../../src/collect/
 import { LocalEnricher } from '../../src/enrich/local.js';
 import { parseIP } from '../../src/net/ip.js';
 import { parseConfig } from '../../src/config/index.js';
-import { Direction, emptyFlow, type FlowRecord } from '../../src/schema/fields.js';
+import { Direction, FIELDS, emptyFlow, type FlowRecord } from '../../src/schema/fields.js';
 import type { FlowStore } from '../../src/store/store.js';
 import { concat, ip4, ipfixMessage, ipfixTemplate, set, u32, u8, type Field } from '../sources/flow/encode.js';
 import { sendFrom, waitFor } from './helpers.js';
@@ -284,7 +284,7 @@ describe('store writer: the queue is bounded in flows too', () => {
     expect(w.stats()).toMatchObject({ stored: 10, failedFlows: 10 });
   });
 
-  it('bounds the waiting memory: records count RECORD_BYTES each, columnar rows COLUMNAR_ROW_BYTES', async () => {
+  it('bounds the waiting memory: records count RECORD_BYTES each, columnar rows the bytes of their varying columns', async () => {
     expect(COLUMNAR_ROW_BYTES).toBeGreaterThan(100);
     expect(COLUMNAR_ROW_BYTES * 4).toBeLessThan(RECORD_BYTES);
     const limit = 25 * RECORD_BYTES;
@@ -295,20 +295,24 @@ describe('store writer: the queue is bounded in flows too', () => {
     expect(wr.stats()).toMatchObject({ pending: 2, pendingFlows: 20, pendingBytes: 20 * RECORD_BYTES, droppedBatches: 3 });
     await wr.close();
     expect(wr.stats()).toMatchObject({ stored: 30, droppedFlows: 30, received: 60, pending: 0, pendingFlows: 0, pendingBytes: 0 });
-    // the same flows columnar: 50 waiting take 50 * COLUMNAR_ROW_BYTES, under the same limit
+    // the same flows columnar, with four columns that vary (time_received, src_port, bytes,
+    // packets: 8 + 2 + 8 + 8 bytes a row); the others are constant, 16 bytes once per batch
+    const varied = (n: number): FlowRecord[] => flows(n).map((r, i) => ({ ...r, time_received: 1e12 + i, src_port: i, bytes: 100 + i, packets: 1 + i }));
+    const perBatch = (rows: number): number => rows * 26 + (FIELDS.length - 4) * 16;
+    // 50 waiting take 5 * perBatch(10), under the same limit
     const sc = slowStore(50);
     const wc = new StoreWriter({ store: sc, maxFlows: 10, maxDelayMs: 1000, maxPending: 100, maxPendingBytes: limit, warn: null });
-    for (let i = 0; i < 6; i++) wc.addColumnar(encodeBatch(flows(10)).batch);
-    expect(wc.stats()).toMatchObject({ pending: 5, pendingFlows: 50, pendingBytes: 50 * COLUMNAR_ROW_BYTES, droppedBatches: 0 });
-    // ... until they would pass it: limit / COLUMNAR_ROW_BYTES flows at most
-    const most = Math.floor(limit / COLUMNAR_ROW_BYTES);
-    for (let i = 0; i < 30; i++) wc.addColumnar(encodeBatch(flows(10)).batch);
+    for (let i = 0; i < 6; i++) wc.addColumnar(encodeBatch(varied(10)).batch);
+    expect(wc.stats()).toMatchObject({ pending: 5, pendingFlows: 50, pendingBytes: 5 * perBatch(10), droppedBatches: 0 });
+    // ... until they would pass it
+    const most = Math.floor(limit / perBatch(10)) * 10;
+    for (let i = 0; i < 200; i++) wc.addColumnar(encodeBatch(varied(10)).batch);
     const s = wc.stats();
     expect(s.pendingFlows).toBeLessThanOrEqual(most);
     expect(s.pendingFlows).toBeGreaterThan(most - 10);
-    expect(s.droppedFlows).toBe(360 - 10 - s.pendingFlows);
+    expect(s.droppedFlows).toBe(2060 - 10 - s.pendingFlows);
     await wc.close();
-    expect(wc.stats()).toMatchObject({ stored: 360 - wc.stats().droppedFlows, received: 360 });
+    expect(wc.stats()).toMatchObject({ stored: 2060 - wc.stats().droppedFlows, received: 2060 });
   });
 });
 

@@ -6,7 +6,7 @@
  * address, ICMP, ports on both sides of 1024, IPv4-mapped bytes) and over ranges that split batches.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeBatch, encodeBatch, type ColumnarBatch } from '../../src/collect/flow-batch.js';
+import { decodeBatch, encodeBatch, strides, type ColumnarBatch } from '../../src/collect/flow-batch.js';
 import { LocalEnricher } from '../../src/enrich/local.js';
 import { formatIP, parseIP } from '../../src/net/ip.js';
 import { parseMac } from '../../src/net/mac.js';
@@ -86,6 +86,40 @@ describe('LocalEnricher.enrichColumnar', () => {
     expect(byRecords.some((f) => f.device_id.includes('.'))).toBe(true); // an IPv4 address
     expect(byRecords.some((f) => f.device_id === '198.51.100.7')).toBe(true);
     expect(byRecords.some((f) => f.device_id === '::ffff:198.51.100.7')).toBe(true); // same bytes, IPv6 flow
+    for (let i = 0; i < sent.length; i++) expect(text(byColumns[i]!), `flow ${i}`).toEqual(text(byRecords[i]!));
+  });
+
+  it('columns constant over a batch (one row each): the same enrichment, and the written columns made full', () => {
+    const opts = { localPrefixes: ['2001:db8:4a1:10::/64', '198.51.100.0/24'] };
+    const base = flows(2000, 7);
+    // batch A: one local device (address and MAC) talking TCP/443 through the router to many servers;
+    // batch B: 500 copies of one flow (every column constant); batch C: inbound to that device's IPv6 address
+    const laptop = parseMac('02:00:00:00:00:0a');
+    const router = parseMac('02:00:00:00:00:01');
+    const a = base.slice(0, 1000).map((f) => ({ ...f, family: 4, src_addr: parseIP('198.51.100.7').addr, dst_addr: ADDRS[Math.floor(f.packets / 7) % 10]!.addr, src_mac: laptop, dst_mac: router, proto: 6, src_port: 40000 + (f.packets % 7), dst_port: 443, device_id: '' }));
+    const one = { ...base[0]!, family: 6, src_addr: parseIP('2001:db8:4a1:10::5').addr, dst_addr: parseIP('3fff::1').addr, src_mac: 0, dst_mac: 0, proto: 17, src_port: 5353, dst_port: 53, device_id: '', packets: 3, bytes: 300, time_received: 1_780_000_000_000 };
+    const b = Array.from({ length: 500 }, () => ({ ...one }));
+    const c = base.slice(1000, 1500).map((f) => ({ ...f, family: 6, src_addr: ADDRS[10 + (f.packets % 10)]!.addr, dst_addr: parseIP('2001:db8:4a1:10::5').addr, src_mac: 0, dst_mac: 0, proto: 6, src_port: 443, dst_port: 40000, device_id: '' }));
+    const sent = [...a, ...b, ...c];
+    const byRecords = sent.map((f) => ({ ...f }));
+    new LocalEnricher(opts).enrich(byRecords);
+    const batches = [a, b, c].map((x) => encodeBatch(x).batch);
+    // the columns the enrichment reads are constant where this test means them to be
+    const constant = (bt: ColumnarBatch, name: string): boolean => strides(bt.cols)[FIELDS.findIndex((f) => f.name === name)] === 0;
+    expect(['family', 'src_addr', 'src_mac', 'dst_mac', 'proto', 'dst_port', 'direction', 'peer_addr', 'device_id'].every((n) => constant(batches[0]!, n))).toBe(true);
+    expect(FIELDS.every((f) => constant(batches[1]!, f.name))).toBe(true);
+    expect(['family', 'dst_addr', 'src_mac', 'proto', 'src_port', 'dst_port'].every((n) => constant(batches[2]!, n))).toBe(true);
+    new LocalEnricher(opts).enrichColumnar([
+      { batch: batches[0]!, from: 0, to: 400 },
+      { batch: batches[1]!, from: 0, to: 500 },
+      { batch: batches[0]!, from: 400, to: 1000 },
+      { batch: batches[2]!, from: 0, to: 500 },
+    ]);
+    // what the enrichment writes is full now; what it only reads stays one row
+    expect(constant(batches[0]!, 'direction') || constant(batches[0]!, 'peer_addr') || constant(batches[0]!, 'device_id')).toBe(false);
+    expect(constant(batches[0]!, 'src_mac')).toBe(true);
+    const byColumns = batches.flatMap((bt) => decodeBatch(bt));
+    expect(new Set(byRecords.map((f) => f.direction)).size).toBeGreaterThan(1);
     for (let i = 0; i < sent.length; i++) expect(text(byColumns[i]!), `flow ${i}`).toEqual(text(byRecords[i]!));
   });
 

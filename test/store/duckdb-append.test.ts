@@ -20,7 +20,7 @@ import { defaultDuckDBMemoryLimit, openConfiguredStore } from '../../src/store/i
 import { parseConfig } from '../../src/config/index.js';
 import type { FlowStore } from '../../src/store/index.js';
 import { HOSTILE, HOUR, makeHostileFlows, oracle, rowsToMap, T0 } from './oracle.js';
-import { encodeBatch } from '../../src/collect/flow-batch.js';
+import { encodeBatch, strides } from '../../src/collect/flow-batch.js';
 
 let dir: string;
 beforeAll(() => {
@@ -422,6 +422,41 @@ describe('DuckDB columnar appends from columnar batches', () => {
     const flows = segmentFlows(6000);
     const file = path.join(dir, 'segments-columnar.duckdb');
     await viaColumns(file, flows, [4096, 1, 1903], [0.3]);
+    expect(await rawContent(file)).toEqual(expectedContent(flows));
+  });
+
+  it('constant columns (one row for the whole batch) of every kind: the same rows as the records', async () => {
+    // every field but packets has one value for all rows, extreme where the kind allows
+    const base: FlowRecord = {
+      ...emptyFlow(),
+      time_received: 2 ** 53 - 1,
+      time_start: 1_767_268_800_123,
+      time_end: 1_767_268_800_999,
+      source_kind: 'ipfix',
+      exporter_addr: parseIP('2001:db8:ffff::fe').addr,
+      exporter_name: 'edge-router-ü-'.repeat(5), // long: through the string heap
+      observation_domain: 2 ** 32 - 1,
+      sampling_rate: 1000,
+      family: 6,
+      src_addr: parseIP('2001:db8::1').addr,
+      dst_addr: parseIP('::ffff:192.0.2.1').addr,
+      src_port: 65535,
+      dst_port: 443,
+      proto: 255,
+      tcp_flags: 0x1b,
+      src_mac: 0x0200_5e00_0001,
+      dst_mac: 2 ** 48 - 1,
+      vpc_id: 'vpc-0123456789abcdef0',
+      action: 'ACCEPT',
+      bytes: 2 ** 53 - 1,
+      flows: 7,
+    };
+    const flows = Array.from({ length: 5000 }, (_, i) => ({ ...base, packets: i }));
+    const { batch } = encodeBatch(flows);
+    const st = strides(batch.cols);
+    expect(FIELDS.filter((f, k) => st[k] === 1).map((f) => f.name)).toEqual(['packets']);
+    const file = path.join(dir, 'constant-columnar.duckdb');
+    await viaColumns(file, flows, [4000, 1, 999], [0, 0.3]);
     expect(await rawContent(file)).toEqual(expectedContent(flows));
   });
 

@@ -30,7 +30,7 @@
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBDataChunk, type DuckDBAppender, type DuckDBType } from '@duckdb/node-api';
 import type { FieldKind } from '../../schema/fields.js';
-import type { ColumnarSource } from '../store.js';
+import { isConstantColumn, type ColumnarSource } from '../store.js';
 
 /** DuckDB's vector size: the most rows a data chunk holds. */
 export const CHUNK_ROWS = 2048;
@@ -328,49 +328,57 @@ export class ChunkWriter {
         if (col.constant) fillConstant(col.kind, this.views[c]!, n, k[c]!);
         else {
           const src = batch.cols[source[c]!]!;
+          // a constant batch column (one row): row 0 for every row
+          const one = isConstantColumn(src, col.kind);
+          const s = one ? 0 : 1;
           if (col.kind === 'u8' || col.kind === 'u16' || col.kind === 'u32') {
-            duckdb.copy_data_to_vector(vector, 0, src.buffer as ArrayBuffer, src.byteOffset + at * w, n * w);
-            continue;
-          }
-          const out = this.views[c] as Uint32Array;
-          if (col.kind === 'addr') {
-            const a = src as Uint8Array;
-            for (let i = 0; i < n; i++) {
-              const b = (at + i) * 16;
-              const o = 4 * i;
-              out[o] = ((a[b + 12]! << 24) | (a[b + 13]! << 16) | (a[b + 14]! << 8) | a[b + 15]!) >>> 0;
-              out[o + 1] = ((a[b + 8]! << 24) | (a[b + 9]! << 16) | (a[b + 10]! << 8) | a[b + 11]!) >>> 0;
-              out[o + 2] = ((a[b + 4]! << 24) | (a[b + 5]! << 16) | (a[b + 6]! << 8) | a[b + 7]!) >>> 0;
-              out[o + 3] = ((a[b]! << 24) | (a[b + 1]! << 16) | (a[b + 2]! << 8) | a[b + 3]!) >>> 0;
+            if (one) fillConstant(col.kind, this.views[c]!, n, src[0]!);
+            else {
+              duckdb.copy_data_to_vector(vector, 0, src.buffer as ArrayBuffer, src.byteOffset + at * w, n * w);
+              continue;
             }
-          } else if (col.kind === 'string') {
-            const ix = src as Uint32Array;
-            const es = entries[c]!;
-            const long = this.longs[c]!;
-            for (let i = 0; i < n; i++) {
-              const e = es[ix[at + i]!];
-              if (e === undefined) throw new Error(`column ${col.name}: dictionary index ${ix[at + i]} out of range`);
-              const q = e.inline;
-              const o = 4 * i;
-              if (q !== null) {
-                out[o] = q[0]!;
-                out[o + 1] = q[1]!;
-                out[o + 2] = q[2]!;
-                out[o + 3] = q[3]!;
-              } else {
-                out[o] = out[o + 1] = out[o + 2] = out[o + 3] = 0;
-                long.rows[long.n] = i;
-                long.entries[long.n++] = e;
+          } else if (one && col.kind !== 'string' && col.kind !== 'addr') fillConstant(col.kind, this.views[c]!, n, src[0]!);
+          else {
+            const out = this.views[c] as Uint32Array;
+            if (col.kind === 'addr') {
+              const a = src as Uint8Array;
+              for (let i = 0; i < n; i++) {
+                const b = (at + i) * 16 * s;
+                const o = 4 * i;
+                out[o] = ((a[b + 12]! << 24) | (a[b + 13]! << 16) | (a[b + 14]! << 8) | a[b + 15]!) >>> 0;
+                out[o + 1] = ((a[b + 8]! << 24) | (a[b + 9]! << 16) | (a[b + 10]! << 8) | a[b + 11]!) >>> 0;
+                out[o + 2] = ((a[b + 4]! << 24) | (a[b + 5]! << 16) | (a[b + 6]! << 8) | a[b + 7]!) >>> 0;
+                out[o + 3] = ((a[b]! << 24) | (a[b + 1]! << 16) | (a[b + 2]! << 8) | a[b + 3]!) >>> 0;
               }
-            }
-          } else {
-            // time, u64, mac: non-negative integers below 2^53 in float64 → two little-endian words
-            const f = src as Float64Array;
-            for (let i = 0; i < n; i++) {
-              const x = f[at + i]!;
-              const lo = x >>> 0;
-              out[2 * i] = lo;
-              out[2 * i + 1] = (x - lo) / TWO32;
+            } else if (col.kind === 'string') {
+              const ix = src as Uint32Array;
+              const es = entries[c]!;
+              const long = this.longs[c]!;
+              for (let i = 0; i < n; i++) {
+                const e = es[ix[(at + i) * s]!];
+                if (e === undefined) throw new Error(`column ${col.name}: dictionary index ${ix[(at + i) * s]} out of range`);
+                const q = e.inline;
+                const o = 4 * i;
+                if (q !== null) {
+                  out[o] = q[0]!;
+                  out[o + 1] = q[1]!;
+                  out[o + 2] = q[2]!;
+                  out[o + 3] = q[3]!;
+                } else {
+                  out[o] = out[o + 1] = out[o + 2] = out[o + 3] = 0;
+                  long.rows[long.n] = i;
+                  long.entries[long.n++] = e;
+                }
+              }
+            } else {
+              // time, u64, mac: non-negative integers below 2^53 in float64 → two little-endian words
+              const f = src as Float64Array;
+              for (let i = 0; i < n; i++) {
+                const x = f[at + i]!;
+                const lo = x >>> 0;
+                out[2 * i] = lo;
+                out[2 * i + 1] = (x - lo) / TWO32;
+              }
             }
           }
         }
