@@ -25,7 +25,7 @@
  *
  * Reported per collector: datagrams/records sent, flows decoded and stored (v6scope) or written
  * (nfcapd, from `nfdump -I`), flows/s over the sending time, socket drops (the `drops` column of
- * /proc/net/udp for the collector's socket), peak RSS, and the steady RSS (median over the last two
+ * /proc/net/udp for the collector's socket), peak RSS, RSS each second, and the steady RSS (median over the last two
  * thirds of the sending time).
  */
 import { spawn, execFileSync } from 'node:child_process';
@@ -177,12 +177,14 @@ async function sampleRss(pid, until, port) {
   let last = Date.now();
   until.dropsTimeline = [];
   until.rssSamples = [];
+  until.rssTimeline = [];
   while (!until.done) {
     const rss = rssOf(pid);
     peak = Math.max(peak, rss);
     if (!until.stopping && rss > 0) until.rssSamples.push(rss);
     if (Date.now() - last >= 1000) {
       last += 1000;
+      until.rssTimeline.push(Math.round(rss / 1048576));
       try {
         until.dropsTimeline.push(udpDrops(port));
       } catch {}
@@ -250,6 +252,7 @@ try {
       // covers bursts, e.g. a backlog on a busy machine, and the stop)
       steadyRssMB: medianMB(flag.rssSamples.slice(Math.floor(flag.rssSamples.length / 3))),
       dropsBySecond: flag.dropsTimeline,
+      rssBySecondMB: flag.rssTimeline,
     };
     console.log(JSON.stringify(results.v6scope));
   }
