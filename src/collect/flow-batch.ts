@@ -21,8 +21,6 @@
 import { FIELDS, type FieldKind, type FlowRecord } from '../schema/fields.js';
 import { isConstantColumn } from '../store/store.js';
 
-export { isConstantColumn };
-
 export type Column = Float64Array | Uint32Array | Uint16Array | Uint8Array;
 
 export interface ColumnarBatch {
@@ -53,21 +51,19 @@ export function strides(cols: readonly Column[]): Uint8Array {
   return s;
 }
 
-/** Bytes per row the batch's columns take (constant columns take none). */
-export function batchRowBytes(b: { readonly cols: readonly Column[] }): number {
-  let n = 0;
+/**
+ * The memory a batch's columns take: `perRow` bytes a row for the varying ones, and `once` for the
+ * constant ones (a 16-byte slot each, as `take` lays them out).
+ */
+export function batchBytes(b: { readonly cols: readonly Column[] }): { perRow: number; once: number } {
+  let perRow = 0;
+  let once = 0;
   for (let k = 0; k < FIELDS.length; k++) {
     const kind = FIELDS[k]!.kind;
-    if (!isConstantColumn(b.cols[k]!, kind)) n += COLUMN_BYTES[kind];
+    if (isConstantColumn(b.cols[k]!, kind)) once += 16;
+    else perRow += COLUMN_BYTES[kind];
   }
-  return n;
-}
-
-/** Bytes the batch's constant columns take once (a 16-byte slot each, as `take` lays them out). */
-export function constantBytes(b: { readonly cols: readonly Column[] }): number {
-  let n = 0;
-  for (let k = 0; k < FIELDS.length; k++) if (isConstantColumn(b.cols[k]!, FIELDS[k]!.kind)) n += 16;
-  return n;
+  return { perRow, once };
 }
 
 /**

@@ -25,7 +25,7 @@
 import type { LocalEnricher } from '../enrich/local.js';
 import { FIELDS, type FlowRecord } from '../schema/fields.js';
 import type { FlowStore } from '../store/store.js';
-import { COLUMN_BYTES, batchRowBytes, constantBytes, decodeBatchInto, type ColumnarBatch } from './flow-batch.js';
+import { COLUMN_BYTES, batchBytes, decodeBatchInto, type ColumnarBatch } from './flow-batch.js';
 
 /** Rows from..to of a columnar batch (from the collector worker), turned into records only when written. */
 interface ColRange {
@@ -190,8 +190,8 @@ export class StoreWriter {
       return;
     }
     const max = this.maxFlows;
-    const rowBytes = batchRowBytes(batch);
-    let once = constantBytes(batch); // counted with the first range
+    const { perRow, once: constants } = batchBytes(batch);
+    let once = constants; // counted with the first range
     // One reference per row range, and one held here until every range exists (a range may be
     // dropped, and so released, before the next one is made).
     this.refs.set(batch, 1);
@@ -203,7 +203,7 @@ export class StoreWriter {
       cur.cols.push({ batch, from: i, to: i + take });
       this.refs.set(batch, this.refs.get(batch)! + 1);
       cur.n += take;
-      cur.bytes += take * rowBytes + once;
+      cur.bytes += take * perRow + once;
       once = 0;
       i += take;
       if (cur.n >= max) this.seal();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CollectorSet, type CollectorHealth } from '../../src/collect/collector.js';
-import { ColumnarBuilder, batchRowBytes, decodeBatch, encodeBatch, strides, type ColumnarBatch } from '../../src/collect/flow-batch.js';
+import { ColumnarBuilder, batchBytes, decodeBatch, encodeBatch, strides, type ColumnarBatch } from '../../src/collect/flow-batch.js';
 import { StoreWriter } from '../../src/collect/writer.js';
 import dgram from 'node:dgram';
 import { startServe, type ServeHandle } from '../../src/collect/serve.js';
@@ -145,7 +145,7 @@ describe('columnar flow batches', () => {
     const varying = ['time_received', 'src_addr', 'src_port', 'device_id', 'bytes', 'packets'].map((n) => FIELD_INDEX[n as keyof typeof FIELD_INDEX]);
     const st = strides(t1.batch.cols);
     expect([...st.keys()].filter((k) => st[k] === 1)).toEqual([...varying].sort((x, y) => x - y));
-    expect(batchRowBytes(t1.batch)).toBe(8 + 16 + 2 + 4 + 8 + 8);
+    expect(batchBytes(t1.batch)).toEqual({ perRow: 8 + 16 + 2 + 4 + 8 + 8, once: (FIELDS.length - 6) * 16 });
     expect(t1.transfer.length).toBe(7);
     expect(t1.batch.cols[FIELD_INDEX.dst_addr]!.length).toBe(16);
     // handed back: the varying columns' buffers are kept, the shared one is not (another size)
@@ -194,7 +194,7 @@ describe('columnar flow batches', () => {
   it('every column constant: the batch decodes and carries no per-row bytes', () => {
     const r = { ...emptyFlow(), source_kind: 'ipfix', family: 6 as const, src_addr: parseIP('2001:db8::1').addr, bytes: 2 ** 45, exporter_name: 'r1' };
     const t = encodeBatch(Array.from({ length: 100 }, () => r));
-    expect(batchRowBytes(t.batch)).toBe(0);
+    expect(batchBytes(t.batch)).toEqual({ perRow: 0, once: FIELDS.length * 16 });
     expect(t.transfer.length).toBe(1);
     expect(t.transfer[0]!.byteLength).toBe(FIELDS.length * 16);
     expect(decodeBatch(t.batch).map(plain)).toEqual(Array.from({ length: 100 }, () => plain(r)));
