@@ -9,12 +9,12 @@
  * The per-field loops are generated once from the field list (named property loads and one object
  * literal per record, fields in the order of `emptyFlow()`, so every record has one shape).
  *
- * Constant columns: a column that holds one row only (`isConstantColumn`: its byte length is one
- * row's) has that value in every row of the batch. `ColumnarBuilder.take` makes them: a column whose
- * rows are all equal is posted as its one value (views into one small shared buffer), and its full
- * buffer stays with the builder for the next batch. Columns the collector never fills (MACs of
+ * Constant columns: a column that holds one row only (`isConstantColumn`) has that value in every
+ * row of the batch. `ColumnarBuilder.take` makes them: a column whose rows are all equal is posted
+ * as its one value (views into one small shared buffer), and its full buffer stays with the builder
+ * for the next batch. Columns the collector never fills (MACs of
  * IPFIX, the AWS strings, the enrichment's columns), the exporter and the sampling rate usually are,
- * so a batch crossing threads and waiting for the store carries about half the bytes per flow.
+ * so a batch crossing threads and waiting for the store carries half the bytes per flow or fewer.
  * Readers index row 0 of such a column for every row (`strides`); a reader that writes into a
  * column first makes it full (`fullColumn`).
  */
@@ -67,14 +67,14 @@ export function batchBytes(b: { readonly cols: readonly Column[] }): { perRow: n
 }
 
 /**
- * Column k of the batch as a full column of at least `n` rows, for writing in place: a constant one
- * is replaced in `cols` by a new column holding its value in every row.
+ * Column k of the batch as a full column, for writing in place: a constant one is replaced in
+ * `cols` by a new column of the batch's n rows holding its value in every row.
  */
 export function fullColumn(b: { readonly n: number; readonly cols: Column[] }, k: number): Column {
   const kind = FIELDS[k]!.kind;
   const col = b.cols[k]!;
   if (!isConstantColumn(col, kind) || b.n <= 1) return col;
-  const full = columnFor(kind, Math.max(1, b.n));
+  const full = columnFor(kind, b.n);
   if (kind === 'addr') {
     const a = full as Uint8Array;
     const v = col as Uint8Array;

@@ -202,7 +202,7 @@ export class WorkerCollectorSet {
               const batch = m.batch;
               batch.release = () => {
                 if (g.stopped) return;
-                const buffers = [...new Set(batch.cols.map((c) => c.buffer as ArrayBuffer))].filter((b) => b.byteLength > 0);
+                const buffers = [...new Set(batch.cols.map((c) => c.buffer as ArrayBuffer))];
                 try {
                   worker.postMessage({ t: 'recycle', buffers } satisfies ToWorker, buffers);
                 } catch {

@@ -17,8 +17,7 @@
  *
  * The queue is bounded in batches, in flows and in memory. Waiting columnar flows count the bytes
  * of their batch's varying columns (at most COLUMNAR_ROW_BYTES; a constant column counts 16 bytes
- * once per collector batch), flows
- * handed over as records (live capture) RECORD_BYTES each. So the
+ * once per collector batch), flows handed over as records (live capture) RECORD_BYTES each. So the
  * same memory holds ~5x more columnar flows — time to ride out DuckDB's checkpoints (commits of
  * ~1 s every few seconds at 100k flows/s).
  */
@@ -47,7 +46,7 @@ interface Pending {
 
 const newPending = (): Pending => ({ records: [], cols: [], n: 0, bytes: 0, ready: false });
 
-/** Bytes of one row of a columnar batch without constant columns (flow-batch.ts: one typed-array element per field). */
+/** Bytes of one row of a columnar batch whose columns all vary, the most a row takes (flow-batch.ts: one typed-array element per field). */
 export const COLUMNAR_ROW_BYTES = FIELDS.reduce((a, f) => a + COLUMN_BYTES[f.kind], 0);
 /**
  * Bytes a waiting record is counted as: a decoded record measured 820 bytes of V8 heap (34

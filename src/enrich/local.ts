@@ -155,9 +155,10 @@ export class LocalEnricher {
    */
   enrichColumnar(ranges: readonly { readonly batch: ColumnarBatch; readonly from: number; readonly to: number; readonly directions?: Uint8Array }[]): void {
     // Columns read may be constant (one row: the stride is 0); the ones written are made full first.
-    const codes = ranges.map((r) => {
+    const readStrides = ranges.map((r) => strides(r.batch.cols)); // the columns read are never written
+    const codes = ranges.map((r, x) => {
       const c = r.batch.cols;
-      const st = strides(c);
+      const st = readStrides[x]!;
       const fam = c[F.family]!;
       const src = c[F.src_addr] as Uint8Array;
       const dst = c[F.dst_addr] as Uint8Array;
@@ -177,7 +178,7 @@ export class LocalEnricher {
       const peer = fullColumn(r.batch, F.peer_addr) as Uint8Array;
       const svc = fullColumn(r.batch, F.service_port);
       const dev = fullColumn(r.batch, F.device_id);
-      const st = strides(c);
+      const st = readStrides[x]!;
       const fam = c[F.family]!;
       const src = c[F.src_addr] as Uint8Array;
       const dst = c[F.dst_addr] as Uint8Array;

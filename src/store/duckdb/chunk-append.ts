@@ -331,14 +331,11 @@ export class ChunkWriter {
           // a constant batch column (one row): row 0 for every row
           const one = isConstantColumn(src, col.kind);
           const s = one ? 0 : 1;
-          if (col.kind === 'u8' || col.kind === 'u16' || col.kind === 'u32') {
-            if (one) fillConstant(col.kind, this.views[c]!, n, src[0]!);
-            else {
-              duckdb.copy_data_to_vector(vector, 0, src.buffer as ArrayBuffer, src.byteOffset + at * w, n * w);
-              continue;
-            }
-          } else if (one && col.kind !== 'string' && col.kind !== 'addr') fillConstant(col.kind, this.views[c]!, n, src[0]!);
-          else {
+          if (one && col.kind !== 'string' && col.kind !== 'addr') fillConstant(col.kind, this.views[c]!, n, src[0]!);
+          else if (col.kind === 'u8' || col.kind === 'u16' || col.kind === 'u32') {
+            duckdb.copy_data_to_vector(vector, 0, src.buffer as ArrayBuffer, src.byteOffset + at * w, n * w);
+            continue;
+          } else {
             const out = this.views[c] as Uint32Array;
             if (col.kind === 'addr') {
               const a = src as Uint8Array;
