@@ -17,6 +17,11 @@
  *   before a change: `git archive HEAD src tsconfig.json package.json | tar -x -C DIR`, link
  *   node_modules into DIR, `npx tsc -p DIR/tsconfig.json`)
  *
+ * `serve` starts as a user starts it: through the launcher beside the build (DIST/../bin/v6scope,
+ * which sets MALLOC_ARENA_MAX=2 unless the environment has it; SERVE_NODE_ARGS then go in
+ * NODE_OPTIONS), or with `node DIST/cli/main.js` for builds without one. The output says which
+ * (`launcher`) and the MALLOC_ARENA_MAX serve's environment had (`mallocArenaMax`).
+ *
  * Datagrams: a realistic IPFIX export — two 20-field templates (IPv4 and IPv6: addresses, ports,
  * protocol, flags, ToS, interfaces, octet/packet counters, flowStart/EndMilliseconds, AS numbers,
  * next hop, prefix lengths, direction, ipVersion), 10 IPv4 + 6 IPv6 records per 1376-byte datagram,
@@ -30,7 +35,7 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +44,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // V6SCOPE_DIST=DIR runs another build (e.g. the code before a change, built elsewhere).
 const DIST = process.env.V6SCOPE_DIST ?? path.join(ROOT, 'dist');
 const CLI = path.join(DIST, 'cli/main.js');
+// The package's launcher beside the build (builds from before it existed: node DIST/cli/main.js).
+const LAUNCHER = path.join(DIST, '../bin/v6scope');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
@@ -150,8 +157,8 @@ async function freePort() {
   return p;
 }
 
-function startProc(cmd, argv, readyRe) {
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+function startProc(cmd, argv, readyRe, env = process.env) {
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   child.stdout.on('data', (d) => (err += d));
@@ -206,8 +213,16 @@ try {
     writeFileSync(cfg, `collectors:\n  - protocol: ipfix\n    listen: ["127.0.0.1:${port}"]\n    receive_buffer: 64MiB\nbatch:\n${process.env.V6SCOPE_BATCH_FLOWS ? `  max_flows: ${process.env.V6SCOPE_BATCH_FLOWS}\n` : ''}${process.env.V6SCOPE_BATCH_DELAY ? `  max_delay: ${process.env.V6SCOPE_BATCH_DELAY}\n` : ''}  max_pending: 16\n${process.env.V6SCOPE_PENDING_FLOWS ? `  max_pending_flows: ${process.env.V6SCOPE_PENDING_FLOWS}\n` : ''}${process.env.V6SCOPE_PENDING_MEMORY ? `  max_pending_memory: ${process.env.V6SCOPE_PENDING_MEMORY}\n` : ''}state:\n  save_interval: 5s\n${process.env.V6SCOPE_DUCKDB_MEMORY ? `store:\n  duckdb:\n    memory_limit: ${process.env.V6SCOPE_DUCKDB_MEMORY}\n` : ''}`);
     const p = DECODE_ONLY
       ? startProc(process.execPath, ['--input-type=module', '-e', decodeOnlyScript(port)], /ready/)
-      : startProc(process.execPath, [...(process.env.SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, '--data', data, '--config', cfg, 'serve'], /serve: ready/);
+      : existsSync(LAUNCHER)
+        ? // as a user runs it: the build's launcher (it sets MALLOC_ARENA_MAX unless given), node flags through NODE_OPTIONS
+          startProc(LAUNCHER, ['--data', data, '--config', cfg, 'serve'], /serve: ready/, {
+            ...process.env,
+            PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
+            NODE_OPTIONS: [process.env.NODE_OPTIONS, process.env.SERVE_NODE_ARGS].filter(Boolean).join(' '),
+          })
+        : startProc(process.execPath, [...(process.env.SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, '--data', data, '--config', cfg, 'serve'], /serve: ready/);
     await p.ready();
+    const arenaMax = /(?:^|\0)MALLOC_ARENA_MAX=([^\0]*)/.exec(readFileSync(`/proc/${p.child.pid}/environ`, 'latin1'))?.[1] ?? null;
     const flag = { done: false };
     const rssP = sampleRss(p.child.pid, flag, port);
     const cpu0 = procCpu(p.child.pid);
@@ -234,6 +249,9 @@ try {
       workerHandoffDropped: h.worker ? h.worker.droppedFlows : null,
       workerRestarts: h.worker ? h.worker.restarts : null,
       offered: RATE,
+      // how serve was started, and glibc's arena cap in its environment (null: glibc's default, 8 per core)
+      launcher: DECODE_ONLY ? null : existsSync(LAUNCHER) ? 'bin/v6scope' : 'node dist/cli/main.js',
+      mallocArenaMax: DECODE_ONLY ? null : arenaMax,
       sent,
       decoded: e.records,
       stored,

@@ -38,7 +38,8 @@ for (const kv of (process.env.SETTINGS ?? '').split(',').filter(Boolean)) {
 let seed = 1;
 const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 const sets = [];
-for (let s = 0; s < 30; s++) {
+const UNIT = store.appendUnit; // rows per append: the store's row group
+for (let s = 0; s < UNIT / 4096; s++) {
   const b = new ColumnarBuilder(4096);
   for (let i = 0; i < 4096; i++) {
     const r = emptyFlow();
@@ -74,7 +75,7 @@ const sample = async () => {
 const rss = [];
 const timer = setInterval(() => void sample().then((x) => rss.push(x)), 2000);
 const inflight = [];
-const period = (122_880 / RATE) * 1000;
+const period = (UNIT / RATE) * 1000;
 let batches = 0;
 let late = 0;
 while (Date.now() - t0 < SECONDS * 1000) {
@@ -91,6 +92,6 @@ await Promise.all(inflight);
 clearInterval(timer);
 rss.sort((a, b) => a - b);
 const cpu = process.cpuUsage();
-console.log(JSON.stringify({ seconds: SECONDS, batches, flows: batches * 122_880, lateBatches: late, cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(1), medianRssMB: +mb(rss[rss.length >> 1] ?? 0), peakRssMB: +mb(rss[rss.length - 1] ?? 0), settings: process.env.SETTINGS ?? '' }));
+console.log(JSON.stringify({ seconds: SECONDS, batches, flows: batches * UNIT, lateBatches: late, cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(1), medianRssMB: +mb(rss[rss.length >> 1] ?? 0), peakRssMB: +mb(rss[rss.length - 1] ?? 0), settings: process.env.SETTINGS ?? '' }));
 await store.close();
 rmSync(dir, { recursive: true, force: true });
