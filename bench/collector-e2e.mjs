@@ -46,6 +46,7 @@ const DIST = process.env.V6SCOPE_DIST ?? path.join(ROOT, 'dist');
 const CLI = path.join(DIST, 'cli/main.js');
 // The package's launcher beside the build (builds from before it existed: node DIST/cli/main.js).
 const LAUNCHER = path.join(DIST, '../bin/v6scope');
+const HAS_LAUNCHER = existsSync(LAUNCHER);
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
@@ -213,7 +214,7 @@ try {
     writeFileSync(cfg, `collectors:\n  - protocol: ipfix\n    listen: ["127.0.0.1:${port}"]\n    receive_buffer: 64MiB\nbatch:\n${process.env.V6SCOPE_BATCH_FLOWS ? `  max_flows: ${process.env.V6SCOPE_BATCH_FLOWS}\n` : ''}${process.env.V6SCOPE_BATCH_DELAY ? `  max_delay: ${process.env.V6SCOPE_BATCH_DELAY}\n` : ''}  max_pending: 16\n${process.env.V6SCOPE_PENDING_FLOWS ? `  max_pending_flows: ${process.env.V6SCOPE_PENDING_FLOWS}\n` : ''}${process.env.V6SCOPE_PENDING_MEMORY ? `  max_pending_memory: ${process.env.V6SCOPE_PENDING_MEMORY}\n` : ''}state:\n  save_interval: 5s\n${process.env.V6SCOPE_DUCKDB_MEMORY ? `store:\n  duckdb:\n    memory_limit: ${process.env.V6SCOPE_DUCKDB_MEMORY}\n` : ''}`);
     const p = DECODE_ONLY
       ? startProc(process.execPath, ['--input-type=module', '-e', decodeOnlyScript(port)], /ready/)
-      : existsSync(LAUNCHER)
+      : HAS_LAUNCHER
         ? // as a user runs it: the build's launcher (it sets MALLOC_ARENA_MAX unless given), node flags through NODE_OPTIONS
           startProc(LAUNCHER, ['--data', data, '--config', cfg, 'serve'], /serve: ready/, {
             ...process.env,
@@ -250,7 +251,7 @@ try {
       workerRestarts: h.worker ? h.worker.restarts : null,
       offered: RATE,
       // how serve was started, and glibc's arena cap in its environment (null: glibc's default, 8 per core)
-      launcher: DECODE_ONLY ? null : existsSync(LAUNCHER) ? 'bin/v6scope' : 'node dist/cli/main.js',
+      launcher: DECODE_ONLY ? null : HAS_LAUNCHER ? 'bin/v6scope' : 'node dist/cli/main.js',
       mallocArenaMax: DECODE_ONLY ? null : arenaMax,
       sent,
       decoded: e.records,
