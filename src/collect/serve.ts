@@ -16,7 +16,7 @@ import { StoreWriter } from './writer.js';
 
 /** Open the store the configuration names; a daemon's ClickHouse store spools outages to disk (store.clickhouse.spool). */
 export function openConfiguredStore(config: Config, dataDir: string): Promise<FlowStore> {
-  return openStoreOf(config, dataDir, { spool: true });
+  return openStoreOf(config, dataDir, { spool: true, writeMemoryLimit: true });
 }
 
 export interface ServeOptions {

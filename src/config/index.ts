@@ -80,7 +80,16 @@ export interface StoreConfig {
    * DuckDB file ('' = DATA/v6scope.duckdb), and the most memory DuckDB may use, bytes (0 = v6scope's
    * default: store/index.ts, defaultDuckDBMemoryLimit).
    */
-  duckdb: { path: string; memory_limit: number };
+  duckdb: {
+    path: string;
+    memory_limit: number;
+    /**
+     * DuckDB's memory limit in the writing daemons (`serve`, `capture`) while nothing reads the
+     * store, bytes: appends and roll-ups run under it, reads raise the limit to `memory_limit` for
+     * their time (0 = `memory_limit` throughout).
+     */
+    write_memory_limit: number;
+  };
   clickhouse: ClickHouseConfig;
 }
 
@@ -139,7 +148,7 @@ export function defaultConfig(): Config {
     local_prefixes: [],
     store: {
       kind: 'duckdb',
-      duckdb: { path: '', memory_limit: 0 },
+      duckdb: { path: '', memory_limit: 0, write_memory_limit: 64 * 2 ** 20 },
       clickhouse: {
         url: 'http://127.0.0.1:8123',
         database: 'v6scope',
@@ -375,7 +384,7 @@ export function validateConfig(raw: unknown, file?: string, lineOf: (path: (stri
   });
 
   const so = v.object(top.store, ['store'], ['kind', 'duckdb', 'clickhouse']);
-  const dk = v.object(so.duckdb, ['store', 'duckdb'], ['path', 'memory_limit']);
+  const dk = v.object(so.duckdb, ['store', 'duckdb'], ['path', 'memory_limit', 'write_memory_limit']);
   const ck = v.object(so.clickhouse, ['store', 'clickhouse'], ['url', 'database', 'username', 'password', 'cluster', 'cluster_nodes', 'replicated', 'zookeeper_path', 'replica', 'spool', 'options']);
   if (ck.replicated !== undefined && ck.replicated !== null && typeof ck.replicated !== 'boolean') v.fail(['store', 'clickhouse', 'replicated'], `expected true or false, got ${describe(ck.replicated)}`);
   const cs = v.object(ck.spool, ['store', 'clickhouse', 'spool'], ['enabled', 'dir', 'max_size']);
@@ -397,6 +406,8 @@ export function validateConfig(raw: unknown, file?: string, lineOf: (path: (stri
     duckdb: {
       path: v.string(dk.path, ['store', 'duckdb', 'path'], ''),
       memory_limit: dk.memory_limit === 0 ? 0 : v.size(dk.memory_limit, ['store', 'duckdb', 'memory_limit'], 0, 16 * 2 ** 20, Number.MAX_SAFE_INTEGER),
+      write_memory_limit:
+        dk.write_memory_limit === 0 ? 0 : v.size(dk.write_memory_limit, ['store', 'duckdb', 'write_memory_limit'], d.store.duckdb.write_memory_limit, 16 * 2 ** 20, Number.MAX_SAFE_INTEGER),
     },
     clickhouse: {
       url,

@@ -33,6 +33,12 @@ export interface OpenConfiguredOptions {
    * it. Batch commands fail instead when ClickHouse is unreachable. Default false.
    */
   readonly spool?: boolean;
+  /**
+   * Hold DuckDB to `store.duckdb.write_memory_limit` while nothing reads (reads raise it to
+   * `memory_limit` for their time): the writing daemons (`serve`, `capture`) do, whose appends and
+   * roll-ups would otherwise leave DuckDB's cache full up to `memory_limit`. Default false.
+   */
+  readonly writeMemoryLimit?: boolean;
 }
 
 /** The DuckDB file a configuration names: `store.duckdb.path` under the data directory, else DATA/v6scope.duckdb. */
@@ -70,7 +76,12 @@ export async function openConfiguredStore(config: Config, dataDir: string, opts:
     }
   }
   mkdirSync(dataDir, { recursive: true });
-  return openDuckDBStore({ path: duckdbFileOf(config, dataDir), retention: retentionOf(config), memoryLimit: config.store.duckdb.memory_limit || defaultDuckDBMemoryLimit() });
+  return openDuckDBStore({
+    path: duckdbFileOf(config, dataDir),
+    retention: retentionOf(config),
+    memoryLimit: config.store.duckdb.memory_limit || defaultDuckDBMemoryLimit(),
+    ...(opts.writeMemoryLimit && config.store.duckdb.write_memory_limit ? { writeMemoryLimit: config.store.duckdb.write_memory_limit } : {}),
+  });
 }
 
 const MiB = 2 ** 20;

@@ -96,9 +96,19 @@ state: { save_interval: 1m }
     expect(defaultDuckDBMemoryLimit(3001 * MiB)).toBe(375 * MiB); // whole MiB, rounded down
     expect(defaultDuckDBMemoryLimit(1000 * MiB)).toBe(128 * MiB);
     expect(defaultDuckDBMemoryLimit(512 * MiB)).toBe(128 * MiB);
-    expect(parseConfig('store:\n  duckdb: { memory_limit: 256MiB }\n').store.duckdb).toEqual({ path: '', memory_limit: 256 * 2 ** 20 });
+    expect(parseConfig('store:\n  duckdb: { memory_limit: 256MiB }\n').store.duckdb).toEqual({ path: '', memory_limit: 256 * 2 ** 20, write_memory_limit: 64 * 2 ** 20 });
     expect(parseConfig('store:\n  duckdb: { memory_limit: 0 }\n').store.duckdb.memory_limit).toBe(0);
     expect(defaultConfig().store.duckdb.memory_limit).toBe(0);
+  });
+
+  it('store.duckdb.write_memory_limit: a size of at least 16 MiB, 64 MiB when absent, 0 for none', () => {
+    const MiB = 2 ** 20;
+    expect(defaultConfig().store.duckdb.write_memory_limit).toBe(64 * MiB);
+    expect(parseConfig('store:\n  duckdb: { memory_limit: 1GiB }\n').store.duckdb.write_memory_limit).toBe(64 * MiB);
+    expect(parseConfig('store:\n  duckdb: { write_memory_limit: 96MiB }\n').store.duckdb.write_memory_limit).toBe(96 * MiB);
+    expect(parseConfig('store:\n  duckdb: { write_memory_limit: 0 }\n').store.duckdb.write_memory_limit).toBe(0);
+    expect(() => parseConfig('store:\n  duckdb: { write_memory_limit: 8MiB }\n')).toThrow(/store\.duckdb\.write_memory_limit: must be between 16777216 and/);
+    expect(() => parseConfig('store:\n  duckdb: { write_memory_limit: some }\n')).toThrow(/store\.duckdb\.write_memory_limit: expected a size in bytes/);
   });
 
   it('listen addresses and durations', () => {

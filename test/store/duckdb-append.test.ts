@@ -21,6 +21,7 @@ import { parseConfig } from '../../src/config/index.js';
 import type { FlowStore } from '../../src/store/index.js';
 import { HOSTILE, HOUR, makeHostileFlows, oracle, rowsToMap, T0 } from './oracle.js';
 import { encodeBatch, strides } from '../../src/collect/flow-batch.js';
+import { openConfiguredStore as openDaemonStore } from '../../src/collect/serve.js';
 
 let dir: string;
 beforeAll(() => {
@@ -378,6 +379,111 @@ describe('DuckDB columnar appends', () => {
       expect(rowsToMap(a.rows, ['time', 'family'])).toEqual(oracle(flows, { since: q.since, until: q.until, bucket: q.bucket, key: (r) => ({ family: r.family }) }));
     } finally {
       await store.close();
+    }
+  });
+});
+
+/**
+ * The writing daemons' memory: DuckDB under a write limit while nothing reads, raised to the full
+ * limit for reads, lowered again after them (store.duckdb.write_memory_limit).
+ */
+describe('DuckDB write memory limit', () => {
+  type Conn = { runAndReadAll(sql: string): Promise<{ getRowsJS(): unknown[][] }> };
+  type Stats = { raised: number; lowered: number; lowerFailures: number };
+  const limitOf = async (store: FlowStore): Promise<string> =>
+    String((await (store as unknown as { conn: Conn }).conn.runAndReadAll(`SELECT current_setting('memory_limit')`)).getRowsJS()[0]![0]);
+  const statsOf = (store: FlowStore): Stats => (store as unknown as { memoryLimitStats: Stats }).memoryLimitStats;
+  async function until(what: () => Promise<boolean>, ms = 15_000): Promise<void> {
+    for (const end = Date.now() + ms; !(await what()); ) {
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  const q = { since: T0, until: T0 + 3 * 24 * HOUR, bucket: HOUR, groupBy: [{ field: 'family' as const }] };
+
+  it('appends and roll-ups run under the write limit; a read raises the limit to memory_limit for its time, then it goes back down', async () => {
+    const MiB = 2 ** 20;
+    const store = await openDuckDBStore({ path: path.join(dir, 'write-limit.duckdb'), memoryLimit: 256 * MiB, writeMemoryLimit: 64 * MiB, writeLimitAfterMs: 1500, rollupFlushRows: 2500, rollupFlushMs: 0 });
+    try {
+      expect(await limitOf(store)).toBe('64.0 MiB');
+      const flows = makeHostileFlows(10_000, 3);
+      for (let i = 0; i < flows.length; i += 2500) await store.append(flows.slice(i, i + 2500));
+      // background roll-ups (every 2,500 rows) do not raise it either
+      await until(async () => (store as unknown as { rolling: unknown }).rolling === null);
+      expect(await limitOf(store)).toBe('64.0 MiB');
+      expect(statsOf(store)).toEqual({ raised: 0, lowered: 1, lowerFailures: 0 });
+
+      const a = await store.query(q);
+      expect(await limitOf(store)).toBe('256.0 MiB');
+      expect(a.table).toBe('rollup_1h');
+      expect(rowsToMap(a.rows, ['time', 'family'])).toEqual(oracle(flows, { since: q.since, until: q.until, bucket: q.bucket, key: (r) => ({ family: r.family }) }));
+      // reads one after the other within the delay: still the one raise
+      await Promise.all([store.query(q), store.timeRange(), store.rowCounts!()]);
+      expect(statsOf(store).raised).toBe(1);
+      await until(async () => statsOf(store).lowered === 2);
+      expect(await limitOf(store)).toBe('64.0 MiB');
+      expect(statsOf(store)).toEqual({ raised: 1, lowered: 2, lowerFailures: 0 });
+      // appends go on under it, and the next read raises it again
+      await store.append(flows.slice(0, 100));
+      expect((await store.rowCounts!()).find((r) => r.table === 'raw')!.rows).toBe(10_100);
+      expect(statsOf(store).raised).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a background roll-up that runs out of memory under the write limit is done again under the full one', async () => {
+    const MiB = 2 ** 20;
+    const store = await openDuckDBStore({ path: path.join(dir, 'write-limit-oom.duckdb'), memoryLimit: 256 * MiB, writeMemoryLimit: 32 * MiB, writeLimitAfterMs: 50, rollupFlushRows: 1000, rollupFlushMs: 0 });
+    const s = store as unknown as { rollUpCommitted(c: unknown): Promise<void>; rolling: unknown; limitKiB: number };
+    const real = s.rollUpCommitted.bind(store);
+    const limits: number[] = [];
+    let calls = 0;
+    s.rollUpCommitted = async (c: unknown) => {
+      limits.push(s.limitKiB);
+      // DuckDB's own words when a roll-up cannot get its memory
+      if (++calls === 1) throw new Error('Out of Memory Error: failed to pin block of size 256.0 KiB (32.0 MiB/32.0 MiB used)');
+      return real(c);
+    };
+    try {
+      const flows = makeHostileFlows(1000, 4);
+      await store.append(flows);
+      await until(async () => calls >= 2 && s.rolling === null);
+      expect(limits).toEqual([32 * 1024, 256 * 1024]);
+      expect(statsOf(store).raised).toBe(1);
+      await until(async () => statsOf(store).lowered === 2);
+      expect(await limitOf(store)).toBe('32.0 MiB');
+      // the rows are in the rollups (no roll-up was needed for this read)
+      s.rollUpCommitted = real;
+      const a = await store.query(q);
+      expect(rowsToMap(a.rows, ['time', 'family'])).toEqual(oracle(flows, { since: q.since, until: q.until, bucket: q.bucket, key: (r) => ({ family: r.family }) }));
+      expect(calls).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the writing daemons open the configured store under store.duckdb.write_memory_limit; other commands and 0 under memory_limit', async () => {
+    const cfg = parseConfig('store:\n  duckdb: { path: daemon.duckdb, memory_limit: 200MiB }\n');
+    for (const [opts, want] of [[{ writeMemoryLimit: true }, '64.0 MiB'], [{}, '200.0 MiB']] as const) {
+      const store = await openConfiguredStore(cfg, dir, opts);
+      try {
+        expect(await limitOf(store)).toBe(want);
+      } finally {
+        await store.close();
+      }
+    }
+    const none = await openConfiguredStore(parseConfig('store:\n  duckdb: { path: daemon.duckdb, memory_limit: 200MiB, write_memory_limit: 0 }\n'), dir, { writeMemoryLimit: true });
+    try {
+      expect(await limitOf(none)).toBe('200.0 MiB');
+    } finally {
+      await none.close();
+    }
+    const daemon = await openDaemonStore(parseConfig('store:\n  duckdb: { path: daemon.duckdb, memory_limit: 200MiB, write_memory_limit: 48MiB }\n'), dir);
+    try {
+      expect(await limitOf(daemon)).toBe('48.0 MiB');
+    } finally {
+      await daemon.close();
     }
   });
 });

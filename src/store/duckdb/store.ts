@@ -86,6 +86,18 @@ export interface DuckDBStoreOptions {
    * (bench/RESULTS.md).
    */
   memoryLimit?: number;
+  /**
+   * DuckDB's memory limit while nothing reads, bytes (unset, 0 or not below `memoryLimit`: none).
+   * Appends and roll-ups then run under it; every other operation (queries, row counts, retention,
+   * close) raises the limit to `memoryLimit` for its time, and the limit goes back down
+   * `writeLimitAfterMs` after the last — which also drops the blocks DuckDB cached meanwhile. DuckDB keeps
+   * what it writes and reads cached up to its limit: at 300,000 flows/s `serve` held ~700 MB with
+   * 512 MiB against ~280 MB with 64 MiB (bench/RESULTS.md, 2026-12-03). The writing daemons
+   * (`serve`, `capture`) set it (`store.duckdb.write_memory_limit`).
+   */
+  writeMemoryLimit?: number;
+  /** How long after the last read the limit goes back down to `writeMemoryLimit`, ms (default NARROW_AFTER_MS). */
+  writeLimitAfterMs?: number;
   /** DuckDB worker threads for queries and roll-ups (default: DuckDB's, one per core). */
   threads?: number;
   /**
@@ -114,6 +126,9 @@ export interface DuckDBStoreOptions {
  * (bench/duckdb-txn-size.mjs; bench/RESULTS.md).
  */
 export const DUCKDB_ROW_GROUP = 122_880;
+
+/** How long after the last read the store's memory limit goes back down to the write limit, ms. */
+const NARROW_AFTER_MS = 2_000;
 
 /** The finest rollup's rows per raw row below which the coarser rollups read the finest's rows (`rollUp`). */
 const AGG_YIELD = 0.25;
@@ -169,14 +184,33 @@ class DuckDBStore implements FlowStore {
    * AGG_YIELD, the coarser rollups are computed from the finest one's rows (`rollUp`).
    */
   private rollupYield = 1;
+  /**
+   * The memory limit (KiB): `fullLimitKiB` for reads, `writeLimitKiB` while none runs (0: no
+   * switching), the one set now, the operations that need the full limit now, and the connection
+   * that sets it (so a SET does not wait behind an append).
+   */
+  private readonly fullLimitKiB: number;
+  private readonly writeLimitKiB: number;
+  private readonly narrowAfterMs: number;
+  private limitKiB: number;
+  private readers = 0;
+  private limitConn: DuckDBConnection | null = null;
+  private limitChain: Promise<void> = Promise.resolve();
+  private narrowTimer: NodeJS.Timeout | null = null;
+  /** Times the limit was raised for reads and lowered again, and lowerings DuckDB refused (retried): for `/metrics`-style checks and tests. */
+  readonly memoryLimitStats = { raised: 0, lowered: 0, lowerFailures: 0 };
 
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
     retention: RetentionConfig,
-    opts: { rollupFlushRows?: number; rollupFlushMs?: number; threads: number; appendThreads?: number },
+    opts: { rollupFlushRows?: number; rollupFlushMs?: number; threads: number; appendThreads?: number; memoryLimit?: number; writeMemoryLimit?: number; writeLimitAfterMs?: number },
   ) {
     this.specs = tableSpecs(retention);
+    this.fullLimitKiB = opts.memoryLimit ? kib(opts.memoryLimit) : 0;
+    this.writeLimitKiB = this.fullLimitKiB && opts.writeMemoryLimit && kib(opts.writeMemoryLimit) < this.fullLimitKiB ? kib(opts.writeMemoryLimit) : 0;
+    this.limitKiB = this.fullLimitKiB;
+    this.narrowAfterMs = Math.max(0, opts.writeLimitAfterMs ?? NARROW_AFTER_MS);
     this.threads = Math.max(1, opts.threads);
     this.currentThreads = this.threads;
     this.appendThreads = Math.max(1, opts.appendThreads ?? 1);
@@ -201,12 +235,66 @@ class DuckDBStore implements FlowStore {
    */
   private serial<T>(fn: () => Promise<T>, threads = this.threads, append = false): Promise<T> {
     const run = async (): Promise<T> => {
-      if (!append) await this.commits;
-      await this.useThreads(threads);
-      return fn();
+      if (append) {
+        await this.useThreads(threads);
+        return fn();
+      }
+      return this.withFullMemory(async () => {
+        await this.commits;
+        await this.useThreads(threads);
+        return fn();
+      });
     };
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Run `fn` with DuckDB's full memory limit (when the store has a lower write limit): raised now
+   * unless it is, lowered again `narrowAfterMs` after the last such operation ends.
+   */
+  private async withFullMemory<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.writeLimitKiB) return fn();
+    this.readers++;
+    if (this.narrowTimer) clearTimeout(this.narrowTimer);
+    this.narrowTimer = null;
+    try {
+      // Raising cannot fail for want of memory; should the SET fail otherwise, the operation still runs.
+      await this.applyLimit().catch(() => undefined);
+      return await fn();
+    } finally {
+      if (--this.readers === 0) this.narrowLater(this.narrowAfterMs);
+    }
+  }
+
+  /** Lower the limit to the write limit after `ms` unless an operation needs the full one by then; retried while DuckDB cannot free enough. */
+  private narrowLater(ms: number): void {
+    if (this.closed || this.narrowTimer || !this.writeLimitKiB) return;
+    this.narrowTimer = setTimeout(() => {
+      this.narrowTimer = null;
+      if (this.readers > 0 || this.closed) return;
+      this.applyLimit().catch(() => {
+        // "could not free up enough memory": pinned blocks (an open append, a roll-up) hold more than
+        // the write limit now; try again later.
+        this.memoryLimitStats.lowerFailures++;
+        this.narrowLater(Math.max(this.narrowAfterMs, 100));
+      });
+    }, ms);
+    this.narrowTimer.unref?.();
+  }
+
+  /** Set the limit the store needs now (full while operations need it or at close, else the write limit), one SET at a time. */
+  private applyLimit(): Promise<void> {
+    const p = this.limitChain.then(async () => {
+      const want = this.readers > 0 || this.closed ? this.fullLimitKiB : this.writeLimitKiB;
+      if (want === this.limitKiB || !this.limitConn) return;
+      await this.limitConn.run(`SET memory_limit = '${want}KiB'`);
+      if (want > this.limitKiB) this.memoryLimitStats.raised++;
+      else this.memoryLimitStats.lowered++;
+      this.limitKiB = want;
+    });
+    this.limitChain = p.catch(() => undefined);
     return p;
   }
 
@@ -258,6 +346,12 @@ class DuckDBStore implements FlowStore {
     await this.flushRollups();
     const meta = await c.runAndReadAll(`SELECT key, value FROM v6scope_meta WHERE key LIKE 'retained_from:%'`);
     for (const [k, v] of meta.getRowsJS()) this.retainedFrom.set(String(k).slice('retained_from:'.length), Number(v));
+    // Opened under the full limit (the roll-up of what a crash left runs under it); from now on the
+    // write limit while nothing reads.
+    if (this.writeLimitKiB) {
+      this.limitConn = await this.instance.connect();
+      await this.applyLimit();
+    }
   }
 
   private async tableColumns(name: string): Promise<string[]> {
@@ -494,6 +588,8 @@ class DuckDBStore implements FlowStore {
   private rollUpInBackground(): void {
     if (this.rolling || this.closed) return;
     const p: Promise<void> = this.flushRollups()
+      // Under the write limit a roll-up of rows that barely collapse may not fit: once more under the full one.
+      .catch((e: unknown) => (this.writeLimitKiB && /out of memory/i.test(String((e as Error).message)) ? this.withFullMemory(() => this.flushRollups()) : Promise.reject(e)))
       .catch((e: unknown) => {
         process.stderr.write(`v6scope: rollup flush failed: ${(e as Error).message}\n`);
       })
@@ -716,10 +812,14 @@ class DuckDBStore implements FlowStore {
   close(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
+    if (this.narrowTimer) clearTimeout(this.narrowTimer);
+    this.narrowTimer = null;
     this.closed = true;
     return this.serial(async () => {
       // Not required for correctness (pending rows are rolled up at the next open), but leaves a tidy file.
       await this.flushRollups().catch(() => undefined);
+      await this.limitChain;
+      this.limitConn?.closeSync();
       this.rollConn?.closeSync();
       for (const x of this.rollExtra) x.closeSync();
       for (const a of this.appendConns) if (a !== this.conn) a.closeSync();
@@ -751,6 +851,11 @@ function layoutOf(columns: ChunkColumn[]): AppendLayout {
   return { columns, types: columns.map((c) => DUCK_TYPE[c.kind]) };
 }
 
+/** Bytes → whole KiB (at least 1), as DuckDB's memory_limit takes them. */
+function kib(bytes: number): number {
+  return Math.max(1, Math.floor(bytes / 1024));
+}
+
 function sameDims(a: TableSpec, b: TableSpec): boolean {
   return a.dimensions.length === b.dimensions.length && a.dimensions.every((x, i) => x === b.dimensions[i]);
 }
@@ -764,7 +869,13 @@ export async function openDuckDBStore(opts: DuckDBStoreOptions): Promise<FlowSto
     checkpoint_threshold: opts.checkpointThreshold ?? '64MB',
   };
   if (opts.threads) config.threads = String(opts.threads);
-  if (opts.memoryLimit) config.memory_limit = `${Math.max(1, Math.floor(opts.memoryLimit / 1024))}KiB`;
+  if (opts.memoryLimit) config.memory_limit = `${kib(opts.memoryLimit)}KiB`;
+  // DuckDB returns its allocator's thread caches to the system after a task whose allocations peaked
+  // above this (its default, 128 MiB, is more than a small limit ever reaches), and a background
+  // thread purges freed pages: 11-17 MB less resident for `serve` at 300,000 flows/s under 64 MiB
+  // (bench/RESULTS.md, 2026-12-03).
+  config.allocator_flush_threshold = '4MiB';
+  config.allocator_background_threads = 'true';
   const instance = await DuckDBInstance.create(opts.path, config);
   const conn = await instance.connect();
   const threads = Number((await conn.runAndReadAll(`SELECT current_setting('threads')`)).getRowsJS()[0]?.[0] ?? 1);
