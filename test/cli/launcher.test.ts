@@ -1,6 +1,7 @@
 /**
  * bin/v6scope, the package's command: finds dist/ through npm's symlinks, sets MALLOC_ARENA_MAX=2
- * unless the caller set it, passes the arguments through untouched and execs Node (same process).
+ * unless the caller set it, gives the daemons (serve, capture) V8 heap flags ahead of the caller's
+ * NODE_OPTIONS, passes the arguments through untouched and execs Node (same process).
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -45,7 +46,7 @@ function probePackage(): string {
   chmodSync(path.join(root, 'bin/v6scope'), 0o755);
   writeFileSync(
     path.join(root, 'dist/cli/main.js'),
-    `process.stdout.write(JSON.stringify({ arenaMax: process.env.MALLOC_ARENA_MAX ?? null, args: process.argv.slice(2), pid: process.pid, main: process.argv[1] }));\n`,
+    `import('node:v8').then((v8) => process.stdout.write(JSON.stringify({ arenaMax: process.env.MALLOC_ARENA_MAX ?? null, nodeOptions: process.env.NODE_OPTIONS ?? null, oldSpaceMB: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20), args: process.argv.slice(2), pid: process.pid, main: process.argv[1] })));\n`,
   );
   return root;
 }
@@ -81,6 +82,42 @@ describe('bin/v6scope', () => {
   it.each([['8'], ['1'], ['']])('keeps MALLOC_ARENA_MAX=%j when the caller set it', async (v) => {
     const r = await run(probe, [], { MALLOC_ARENA_MAX: v });
     expect(JSON.parse(r.stdout).arenaMax).toBe(v);
+  });
+
+  const DAEMON_FLAGS = '--max-semi-space-size=2 --max-old-space-size=512';
+
+  it.each([
+    [['serve']],
+    [['capture', '--interface', 'eth0']],
+    [['--data', '/var/lib/v6scope', '--config', '/etc/v6scope.yaml', 'serve', '--api', ':8080']],
+    [['--data=/d', '-q', '--json', 'serve']],
+    [['--data', 'share', 'serve']],
+  ])('gives the daemons V8 heap flags: %j', async (args) => {
+    const r = await run(probe, args, { NODE_OPTIONS: undefined });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ nodeOptions: DAEMON_FLAGS, args });
+    // Node applied them: V8's heap limit is the old space's 512 MB plus the young generation
+    expect(out.oldSpaceMB).toBeGreaterThanOrEqual(512);
+    expect(out.oldSpaceMB).toBeLessThan(530);
+  });
+
+  it.each([[[]], [['share']], [['aws', 'ingest', 'serve']], [['--config', 'serve', 'report']], [['--version']], [['--data', 'x']]])('not the other commands: %j', async (args) => {
+    const r = await run(probe, args, { NODE_OPTIONS: undefined });
+    const out = JSON.parse(r.stdout);
+    expect(out.nodeOptions).toBeNull();
+    // V8's own heap limit, as plain node has it here
+    const plain = await run(process.execPath, ['-e', 'process.stdout.write(String(Math.round(require("v8").getHeapStatistics().heap_size_limit / 2 ** 20)))'], { NODE_OPTIONS: undefined });
+    expect(out.oldSpaceMB).toBe(Number(plain.stdout));
+  });
+
+  it("puts them before the caller's NODE_OPTIONS, whose values win", async () => {
+    const r = await run(probe, ['serve'], { NODE_OPTIONS: '--max-old-space-size=1024 --no-warnings' });
+    const out = JSON.parse(r.stdout);
+    expect(out.nodeOptions).toBe(`${DAEMON_FLAGS} --max-old-space-size=1024 --no-warnings`);
+    expect(out.oldSpaceMB).toBeGreaterThanOrEqual(1024);
+    const empty = await run(probe, ['serve'], { NODE_OPTIONS: '' });
+    expect(JSON.parse(empty.stdout).nodeOptions).toBe(DAEMON_FLAGS);
   });
 
   it('passes the arguments through untouched', async () => {
