@@ -21,6 +21,7 @@ import { parseConfig } from '../../src/config/index.js';
 import type { FlowStore } from '../../src/store/index.js';
 import { HOSTILE, HOUR, makeHostileFlows, oracle, rowsToMap, T0 } from './oracle.js';
 import { encodeBatch, strides } from '../../src/collect/flow-batch.js';
+import { NEIGHBORS } from '../../src/schema/facts.js';
 import { openConfiguredStore as openDaemonStore } from '../../src/collect/serve.js';
 
 let dir: string;
@@ -408,6 +409,8 @@ describe('DuckDB write memory limit', () => {
       expect(await limitOf(store)).toBe('64.0 MiB');
       const flows = makeHostileFlows(10_000, 3);
       for (let i = 0; i < flows.length; i += 2500) await store.append(flows.slice(i, i + 2500));
+      // nor do the fact tables' appends (writes too)
+      await store.facts!.append(NEIGHBORS, [{ seen_at: T0, mac: 0x020000000001, family: 6, addr: parseIP('2001:db8::1').addr, hostname: 'tv', source: 'dnsmasq', expires_at: 0 }]);
       // background roll-ups (every 2,500 rows) do not raise it either
       await until(async () => (store as unknown as { rolling: unknown }).rolling === null);
       expect(await limitOf(store)).toBe('64.0 MiB');

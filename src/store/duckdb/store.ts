@@ -197,7 +197,7 @@ class DuckDBStore implements FlowStore {
   private limitConn: DuckDBConnection | null = null;
   private limitChain: Promise<void> = Promise.resolve();
   private narrowTimer: NodeJS.Timeout | null = null;
-  /** Times the limit was raised for reads and lowered again, and lowerings DuckDB refused (retried): for `/metrics`-style checks and tests. */
+  /** Times the limit was raised for reads and lowered again, and lowerings DuckDB refused (retried): for tests and benches. */
   readonly memoryLimitStats = { raised: 0, lowered: 0, lowerFailures: 0 };
 
   constructor(
@@ -231,19 +231,17 @@ class DuckDBStore implements FlowStore {
 
   /**
    * Serialise operations on the main connection. Operations other than appends (`append` false)
-   * first wait for the commits in flight.
+   * first wait for the commits in flight; those that are not writes either (`write` false: reads,
+   * retention, close) run under the full memory limit (`withFullMemory`).
    */
-  private serial<T>(fn: () => Promise<T>, threads = this.threads, append = false): Promise<T> {
+  private serial<T>(fn: () => Promise<T>, threads = this.threads, append = false, write = append): Promise<T> {
     const run = async (): Promise<T> => {
-      if (append) {
+      const go = async (): Promise<T> => {
+        if (!append) await this.commits;
         await this.useThreads(threads);
         return fn();
-      }
-      return this.withFullMemory(async () => {
-        await this.commits;
-        await this.useThreads(threads);
-        return fn();
-      });
+      };
+      return write ? go() : this.withFullMemory(go);
     };
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => undefined);
@@ -394,7 +392,8 @@ class DuckDBStore implements FlowStore {
       } finally {
         await this.conn.run(`DELETE FROM ${staging}`);
       }
-    });
+      // a write: under the write limit, like the flows' appends
+    }, this.threads, false, true);
   }
 
   private readFacts(table: FactTable, range: { since?: number; until?: number } = {}): Promise<FactRow[]> {
