@@ -84,9 +84,9 @@ export interface StoreConfig {
     path: string;
     memory_limit: number;
     /**
-     * DuckDB's memory limit in the writing daemons (`serve`, `capture`) while nothing reads the
-     * store, bytes: appends and roll-ups run under it, reads raise the limit to `memory_limit` for
-     * their time (0 = `memory_limit` throughout).
+     * DuckDB's memory limit in the writing daemons (`serve`, `capture`), bytes: everything runs
+     * under it, and what runs out of memory under it (a large read, a roll-up) is done again under
+     * `memory_limit` (0 = `memory_limit` throughout).
      */
     write_memory_limit: number;
   };

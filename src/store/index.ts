@@ -34,9 +34,9 @@ export interface OpenConfiguredOptions {
    */
   readonly spool?: boolean;
   /**
-   * Hold DuckDB to `store.duckdb.write_memory_limit` while nothing reads (reads raise it to
-   * `memory_limit` for their time): the writing daemons (`serve`, `capture`) do, whose appends and
-   * roll-ups would otherwise leave DuckDB's cache full up to `memory_limit`. Default false.
+   * Hold DuckDB to `store.duckdb.write_memory_limit` (what runs out of memory under it is done again
+   * under `memory_limit`): the writing daemons (`serve`, `capture`) do, whose appends and roll-ups
+   * would otherwise leave DuckDB's cache full up to `memory_limit`. Default false.
    */
   readonly writeMemoryLimit?: boolean;
 }

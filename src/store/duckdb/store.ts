@@ -87,16 +87,16 @@ export interface DuckDBStoreOptions {
    */
   memoryLimit?: number;
   /**
-   * DuckDB's memory limit while nothing reads, bytes (unset, 0 or not below `memoryLimit`: none).
-   * Appends and roll-ups then run under it; every other operation (queries, row counts, retention,
-   * close) raises the limit to `memoryLimit` for its time, and the limit goes back down
-   * `writeLimitAfterMs` after the last — which also drops the blocks DuckDB cached meanwhile. DuckDB keeps
-   * what it writes and reads cached up to its limit: at 300,000 flows/s `serve` held ~700 MB with
-   * 512 MiB against ~280 MB with 64 MiB (bench/RESULTS.md, 2026-12-03). The writing daemons
-   * (`serve`, `capture`) set it (`store.duckdb.write_memory_limit`).
+   * DuckDB's memory limit for a store that is mostly written, bytes (unset, 0 or not below
+   * `memoryLimit`: none). Everything runs under it; an operation that runs out of memory under it
+   * (a read, a roll-up, retention) is done again under `memoryLimit`, which is set back
+   * `writeLimitAfterMs` after the last such operation ends — dropping the blocks DuckDB cached
+   * meanwhile. DuckDB keeps what it writes and reads cached up to its limit: at 300,000 flows/s
+   * `serve` held ~700 MB with 512 MiB against ~265 MB with 64 MiB (bench/RESULTS.md, 2026-12-03).
+   * The writing daemons (`serve`, `capture`) set it (`store.duckdb.write_memory_limit`).
    */
   writeMemoryLimit?: number;
-  /** How long after the last read the limit goes back down to `writeMemoryLimit`, ms (default NARROW_AFTER_MS). */
+  /** How long after the last operation that needed `memoryLimit` the limit goes back down to `writeMemoryLimit`, ms (default NARROW_AFTER_MS). */
   writeLimitAfterMs?: number;
   /** DuckDB worker threads for queries and roll-ups (default: DuckDB's, one per core). */
   threads?: number;
@@ -127,7 +127,7 @@ export interface DuckDBStoreOptions {
  */
 export const DUCKDB_ROW_GROUP = 122_880;
 
-/** How long after the last read the store's memory limit goes back down to the write limit, ms. */
+/** How long after the last operation that needed the full limit the store's limit goes back down to the write limit, ms. */
 const NARROW_AFTER_MS = 2_000;
 
 /** The finest rollup's rows per raw row below which the coarser rollups read the finest's rows (`rollUp`). */
@@ -170,6 +170,14 @@ class DuckDBStore implements FlowStore {
   private rollExtra: DuckDBConnection[] = [];
   private rollChain: Promise<unknown> = Promise.resolve();
   private rolling: Promise<void> | null = null;
+  /**
+   * The read lane: reads (queries, time range, facts, row counts) on a connection of their own, one
+   * at a time, beside the appends instead of in line with them (a read of millions of rows held the
+   * appends of a busy `serve` up for seconds: flows dropped). Each waits for the operations asked
+   * for before it and their commits, so it sees every append made before it (`read`).
+   */
+  private readConn: DuckDBConnection | null = null;
+  private readChain: Promise<unknown> = Promise.resolve();
   private readonly rollupFlushRows: number;
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -197,8 +205,14 @@ class DuckDBStore implements FlowStore {
   private limitConn: DuckDBConnection | null = null;
   private limitChain: Promise<void> = Promise.resolve();
   private narrowTimer: NodeJS.Timeout | null = null;
-  /** Times the limit was raised for reads and lowered again, and lowerings DuckDB refused (retried): for tests and benches. */
-  readonly memoryLimitStats = { raised: 0, lowered: 0, lowerFailures: 0 };
+  /**
+   * Times the limit was raised and lowered again, lowerings DuckDB refused (tried again later), and
+   * operations done again under the full limit after running out of memory under the write limit:
+   * for tests and benches.
+   */
+  readonly memoryLimitStats = { raised: 0, lowered: 0, lowerFailures: 0, retried: 0 };
+  /** When the last append to raw began (ms): reads leave DuckDB's thread count to the appends for a second after it. */
+  private lastAppendAt = 0;
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -231,8 +245,9 @@ class DuckDBStore implements FlowStore {
 
   /**
    * Serialise operations on the main connection. Operations other than appends (`append` false)
-   * first wait for the commits in flight; those that are not writes either (`write` false: reads,
-   * retention, close) run under the full memory limit (`withFullMemory`).
+   * first wait for the commits in flight, and those that are not writes either (`write` false:
+   * retention, close) are done again under the full memory limit when the write limit was too
+   * little for them (`orWithFullMemory`).
    */
   private serial<T>(fn: () => Promise<T>, threads = this.threads, append = false, write = append): Promise<T> {
     const run = async (): Promise<T> => {
@@ -241,11 +256,26 @@ class DuckDBStore implements FlowStore {
         await this.useThreads(threads);
         return fn();
       };
-      return write ? go() : this.withFullMemory(go);
+      return write ? go() : this.orWithFullMemory(go);
     };
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => undefined);
     return p;
+  }
+
+  /**
+   * Run `fn`; when it fails for want of memory under the write limit, run it again under the full
+   * limit (`withFullMemory`). For operations that may run twice: reads, roll-ups and retention
+   * (each in transactions of its own, or idempotent).
+   */
+  private async orWithFullMemory<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!this.writeLimitKiB || this.closed || !isOutOfMemory(e)) throw e;
+      this.memoryLimitStats.retried++;
+      return this.withFullMemory(fn);
+    }
   }
 
   /**
@@ -296,6 +326,32 @@ class DuckDBStore implements FlowStore {
     return p;
   }
 
+  /**
+   * Run the read `fn` on the read lane, once the operations asked for before it (appends among them)
+   * and their commits are done; under the write limit, and again under the full one if that was too
+   * little. DuckDB's thread count is one setting for all connections: while appends arrive (one
+   * began within the last second) a read runs with theirs, one thread — with DuckDB's per-core
+   * threads, reads of millions of rows took the CPU from a `serve` at 300,000 flows/s, which dropped
+   * 647,168 flows in 40 s against 24,576 (bench/RESULTS.md, 2026-12-03); otherwise it sets
+   * the count for reads.
+   */
+  private read<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const before = this.chain;
+    const run = async (): Promise<T> => {
+      await before;
+      await this.commits;
+      const c = this.readConn ?? this.conn;
+      if (this.currentThreads !== this.threads && !this.closed && Date.now() - this.lastAppendAt > 1000) {
+        await c.run(`SET threads = ${this.threads}`);
+        this.currentThreads = this.threads;
+      }
+      return this.orWithFullMemory(() => fn(c));
+    };
+    const p = this.readChain.then(run, run);
+    this.readChain = p.catch(() => undefined);
+    return p;
+  }
+
   /** Set DuckDB's thread count to `n` unless it already is (call inside `serial`). */
   private async useThreads(n: number): Promise<void> {
     if (this.currentThreads === n || this.closed) return;
@@ -341,11 +397,12 @@ class DuckDBStore implements FlowStore {
     this.rollConn = await this.instance.connect();
     this.rollExtra = [await this.instance.connect(), await this.instance.connect()];
     this.appendConns = [c, await this.instance.connect()];
+    this.readConn = await this.instance.connect();
     await this.flushRollups();
     const meta = await c.runAndReadAll(`SELECT key, value FROM v6scope_meta WHERE key LIKE 'retained_from:%'`);
     for (const [k, v] of meta.getRowsJS()) this.retainedFrom.set(String(k).slice('retained_from:'.length), Number(v));
     // Opened under the full limit (the roll-up of what a crash left runs under it); from now on the
-    // write limit while nothing reads.
+    // write limit.
     if (this.writeLimitKiB) {
       this.limitConn = await this.instance.connect();
       await this.applyLimit();
@@ -398,7 +455,7 @@ class DuckDBStore implements FlowStore {
 
   private readFacts(table: FactTable, range: { since?: number; until?: number } = {}): Promise<FactRow[]> {
     if (!FACT_COLUMNS.has(table.name)) return Promise.reject(new Error(`unknown fact table ${table.name}`));
-    return this.serial(async () => {
+    return this.read(async (c) => {
       const ctx = d.newContext();
       const t = d.quote(table.timeField);
       const where: string[] = [];
@@ -407,7 +464,7 @@ class DuckDBStore implements FlowStore {
       const cols = table.fields.map((f) => d.quote(f.name)).join(', ');
       // Ordered by every column (time first): the same order on every store, also among rows of the same time.
       const sql = `SELECT ${cols} FROM ${d.quote(table.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${cols}`;
-      const ps = await this.conn.prepare(sql);
+      const ps = await c.prepare(sql);
       ctx.params.forEach((p, i) => ps.bindBigInt(i + 1, BigInt(p.value as number)));
       const rows = (await ps.runAndReadAll()).getRows();
       return rows.map((r) => {
@@ -452,6 +509,7 @@ class DuckDBStore implements FlowStore {
     };
     // The rows are written in the serial lane; the COMMIT runs after it (in order with the other
     // commits), so the next append can fill the other connection's transaction meanwhile.
+    this.lastAppendAt = Date.now();
     const filled = this.serial(
       async (): Promise<{ done: Promise<void> }> => {
         // When raw gets twice the threshold ahead of the rollups, appends wait for the running
@@ -588,7 +646,11 @@ class DuckDBStore implements FlowStore {
     if (this.rolling || this.closed) return;
     const p: Promise<void> = this.flushRollups()
       // Under the write limit a roll-up of rows that barely collapse may not fit: once more under the full one.
-      .catch((e: unknown) => (this.writeLimitKiB && /out of memory/i.test(String((e as Error).message)) ? this.withFullMemory(() => this.flushRollups()) : Promise.reject(e)))
+      .catch((e: unknown) => {
+        if (!this.writeLimitKiB || this.closed || !isOutOfMemory(e)) throw e;
+        this.memoryLimitStats.retried++;
+        return this.withFullMemory(() => this.flushRollups());
+      })
       .catch((e: unknown) => {
         process.stderr.write(`v6scope: rollup flush failed: ${(e as Error).message}\n`);
       })
@@ -732,15 +794,15 @@ class DuckDBStore implements FlowStore {
   async query(q: Query): Promise<QueryResult> {
     const table = planTable(q, this.specs, this.retainedFrom);
     const c = compileQuery(q, table, d);
-    return this.serial(async () => {
+    return this.read(async (conn) => {
       // A rollup answers only once it holds every acknowledged flow; raw always does.
       if (table.resolutionMs > 0) await this.flushRollups();
-      return { rows: await this.run(c), table: table.name, sql: c.sql };
+      return { rows: await this.run(conn, c), table: table.name, sql: c.sql };
     });
   }
 
-  private async run(c: CompiledQuery): Promise<Row[]> {
-    const ps = await this.conn.prepare(c.sql);
+  private async run(conn: DuckDBConnection, c: CompiledQuery): Promise<Row[]> {
+    const ps = await conn.prepare(c.sql);
     c.params.forEach((p, i) => {
       const idx = i + 1;
       const v = p.value;
@@ -758,8 +820,8 @@ class DuckDBStore implements FlowStore {
    * retention has pruned raw rows that the rollup still summarises.
    */
   timeRange(): Promise<{ min: number; max: number } | null> {
-    return this.serial(async () => {
-      const r = await this.conn.runAndReadAll(
+    return this.read(async (conn) => {
+      const r = await conn.runAndReadAll(
         `SELECT (SELECT min(time_received) FROM raw), (SELECT max(time_received) FROM raw), (SELECT min(time_received) FROM rollup_1h), (SELECT max(time_received) FROM rollup_1h)`,
       );
       const [rawMin, rawMax, hMin, hMax] = (r.getRowsJS()[0] ?? []).map((v) => (v === null || v === undefined ? null : Number(v)));
@@ -797,11 +859,11 @@ class DuckDBStore implements FlowStore {
   }
 
   rowCounts(): Promise<{ table: string; rows: number }[]> {
-    return this.serial(async () => {
+    return this.read(async (conn) => {
       await this.flushRollups();
       const out: { table: string; rows: number }[] = [];
       for (const name of [...this.specs.map((t) => t.name), ...FACT_TABLES.map((t) => t.name)]) {
-        const r = await this.conn.runAndReadAll(`SELECT count(*) FROM ${d.quote(name)}`);
+        const r = await conn.runAndReadAll(`SELECT count(*) FROM ${d.quote(name)}`);
         out.push({ table: name, rows: Number(r.getRowsJS()[0]?.[0] ?? 0) });
       }
       return out;
@@ -817,7 +879,9 @@ class DuckDBStore implements FlowStore {
     return this.serial(async () => {
       // Not required for correctness (pending rows are rolled up at the next open), but leaves a tidy file.
       await this.flushRollups().catch(() => undefined);
+      await this.readChain;
       await this.limitChain;
+      this.readConn?.closeSync();
       this.limitConn?.closeSync();
       this.rollConn?.closeSync();
       for (const x of this.rollExtra) x.closeSync();
@@ -848,6 +912,11 @@ function sizeOf(src: BatchSource): number {
 
 function layoutOf(columns: ChunkColumn[]): AppendLayout {
   return { columns, types: columns.map((c) => DUCK_TYPE[c.kind]) };
+}
+
+/** DuckDB's error when an operation cannot get the memory it needs under the limit ("Out of Memory Error: failed to pin block …"). */
+function isOutOfMemory(e: unknown): boolean {
+  return /out of memory/i.test(e instanceof Error ? e.message : String(e));
 }
 
 /** Bytes → whole KiB (at least 1), as DuckDB's memory_limit takes them. */
