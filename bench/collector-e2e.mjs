@@ -9,7 +9,8 @@
  *   V6SCOPE_COLLECTOR_THREAD=main node bench/collector-e2e.mjs ...   (serve's collectors in the
  *   main thread instead of the worker thread, for comparison)
  *   V6SCOPE_DUCKDB_MEMORY=100MiB SERVE_NODE_ARGS=--max-old-space-size=200 node bench/collector-e2e.mjs ...
- *                                        (store.duckdb.memory_limit, and node flags for serve: memory bounds)
+ *                                        (store.duckdb.memory_limit, and node flags for serve: memory bounds;
+ *                                         V6SCOPE_DUCKDB_WRITE_MEMORY: store.duckdb.write_memory_limit)
  *   V6SCOPE_BATCH_FLOWS=122880 V6SCOPE_BATCH_DELAY=2s V6SCOPE_PENDING_FLOWS=262144 node bench/collector-e2e.mjs ...
  *                                        (serve's batch.max_flows / max_delay / max_pending_flows; default: the build's config defaults;
  *                                         V6SCOPE_PENDING_MEMORY: batch.max_pending_memory)
@@ -18,8 +19,8 @@
  *   node_modules into DIR, `npx tsc -p DIR/tsconfig.json`)
  *
  * `serve` starts as a user starts it: through the launcher beside the build (DIST/../bin/v6scope,
- * which sets MALLOC_ARENA_MAX=2 unless the environment has it; SERVE_NODE_ARGS then go in
- * NODE_OPTIONS), or with `node DIST/cli/main.js` for builds without one. The output says which
+ * which sets MALLOC_ARENA_MAX=2 unless the environment has it and gives serve its V8 heap flags;
+ * SERVE_NODE_ARGS then go in NODE_OPTIONS, after them, so theirs win), or with `node DIST/cli/main.js` for builds without one. The output says which
  * (`launcher`) and the MALLOC_ARENA_MAX serve's environment had (`mallocArenaMax`).
  *
  * Datagrams: a realistic IPFIX export — two 20-field templates (IPv4 and IPv6: addresses, ports,
@@ -57,6 +58,10 @@ const RATE = Number(opt('rate', '300000'));
 const DECODE_ONLY = args.includes('--decode-only');
 // --no-peer: v6scope alone (memory experiments); the ratio needs the peer in the same run.
 const NO_PEER = args.includes('--no-peer');
+// --query-every S: serve also runs its HTTP API, and the bench asks it for the share by device and
+// the laggards every S seconds while the flows arrive (what a console user does): each read raises
+// DuckDB's memory limit to memory_limit for its time (store.duckdb.write_memory_limit).
+const QUERY_EVERY = Number(opt('query-every', '0'));
 
 import { templateMessage, dataMessage, RECS_PER } from './ipfix-replay.mjs';
 
@@ -211,7 +216,8 @@ try {
     const port = await freePort();
     const data = path.join(work, 'v6scope-data');
     const cfg = path.join(work, 'v6scope.yaml');
-    writeFileSync(cfg, `collectors:\n  - protocol: ipfix\n    listen: ["127.0.0.1:${port}"]\n    receive_buffer: 64MiB\nbatch:\n${process.env.V6SCOPE_BATCH_FLOWS ? `  max_flows: ${process.env.V6SCOPE_BATCH_FLOWS}\n` : ''}${process.env.V6SCOPE_BATCH_DELAY ? `  max_delay: ${process.env.V6SCOPE_BATCH_DELAY}\n` : ''}  max_pending: 16\n${process.env.V6SCOPE_PENDING_FLOWS ? `  max_pending_flows: ${process.env.V6SCOPE_PENDING_FLOWS}\n` : ''}${process.env.V6SCOPE_PENDING_MEMORY ? `  max_pending_memory: ${process.env.V6SCOPE_PENDING_MEMORY}\n` : ''}state:\n  save_interval: 5s\n${process.env.V6SCOPE_DUCKDB_MEMORY ? `store:\n  duckdb:\n    memory_limit: ${process.env.V6SCOPE_DUCKDB_MEMORY}\n` : ''}`);
+    const apiPort = QUERY_EVERY > 0 ? await freePort() : 0;
+    writeFileSync(cfg, `${apiPort ? `api:\n  listen: ["127.0.0.1:${apiPort}"]\n` : ''}collectors:\n  - protocol: ipfix\n    listen: ["127.0.0.1:${port}"]\n    receive_buffer: 64MiB\nbatch:\n${process.env.V6SCOPE_BATCH_FLOWS ? `  max_flows: ${process.env.V6SCOPE_BATCH_FLOWS}\n` : ''}${process.env.V6SCOPE_BATCH_DELAY ? `  max_delay: ${process.env.V6SCOPE_BATCH_DELAY}\n` : ''}  max_pending: 16\n${process.env.V6SCOPE_PENDING_FLOWS ? `  max_pending_flows: ${process.env.V6SCOPE_PENDING_FLOWS}\n` : ''}${process.env.V6SCOPE_PENDING_MEMORY ? `  max_pending_memory: ${process.env.V6SCOPE_PENDING_MEMORY}\n` : ''}state:\n  save_interval: 5s\n${process.env.V6SCOPE_DUCKDB_MEMORY || process.env.V6SCOPE_DUCKDB_WRITE_MEMORY ? `store:\n  duckdb:\n${process.env.V6SCOPE_DUCKDB_MEMORY ? `    memory_limit: ${process.env.V6SCOPE_DUCKDB_MEMORY}\n` : ''}${process.env.V6SCOPE_DUCKDB_WRITE_MEMORY ? `    write_memory_limit: ${process.env.V6SCOPE_DUCKDB_WRITE_MEMORY}\n` : ''}` : ''}`);
     const p = DECODE_ONLY
       ? startProc(process.execPath, ['--input-type=module', '-e', decodeOnlyScript(port)], /ready/)
       : HAS_LAUNCHER
@@ -227,7 +233,31 @@ try {
     const flag = { done: false };
     const rssP = sampleRss(p.child.pid, flag, port);
     const cpu0 = procCpu(p.child.pid);
+    const queries = { done: 0, failed: 0, ms: [] };
+    let querying = true;
+    const queryLoop = (async () => {
+      if (!apiPort) return;
+      const paths = ['/api/v1/share?by=device&limit=20', '/api/v1/laggards?limit=20'];
+      while (querying) {
+        await new Promise((r) => setTimeout(r, QUERY_EVERY * 1000));
+        if (!querying) break;
+        for (const q of paths) {
+          const t = performance.now();
+          try {
+            const r = await fetch(`http://127.0.0.1:${apiPort}${q}`);
+            await r.arrayBuffer();
+            if (r.ok) queries.done++;
+            else queries.failed++;
+          } catch {
+            queries.failed++;
+          }
+          queries.ms.push(Math.round(performance.now() - t));
+        }
+      }
+    })();
     const sent = await runSender(port);
+    querying = false;
+    await queryLoop;
     flag.stopping = true;
     await new Promise((r) => setTimeout(r, 500));
     const cpu1 = procCpu(p.child.pid);
@@ -270,6 +300,7 @@ try {
       // the median RSS over the last two thirds of the sending time (steady state; the peak also
       // covers bursts, e.g. a backlog on a busy machine, and the stop)
       steadyRssMB: medianMB(flag.rssSamples.slice(Math.floor(flag.rssSamples.length / 3))),
+      ...(apiPort ? { queries: { every: QUERY_EVERY, ok: queries.done, failed: queries.failed, msMedian: medianOf(queries.ms), msMax: Math.max(0, ...queries.ms) } } : {}),
       dropsBySecond: flag.dropsTimeline,
       rssBySecondMB: flag.rssTimeline,
     };
@@ -314,6 +345,11 @@ try {
   console.log(JSON.stringify({ seconds: SECONDS, offered: RATE, ratio_v6scope_over_nfcapd: r === null ? null : Number(r.toFixed(3)), loadavgStart: LOAD0, loadavgEnd: Number(loadavg()[0].toFixed(2)) }));
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+function medianOf(xs) {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length ? v[v.length >> 1] : null;
 }
 
 function medianMB(xs) {
