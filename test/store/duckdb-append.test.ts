@@ -481,6 +481,19 @@ describe('DuckDB write memory limit', () => {
     }
   });
 
+  it('close finishes the reads asked for before it; a read asked for after it fails instead of waiting forever', async () => {
+    const store = await openDuckDBStore({ path: path.join(dir, 'read-close.duckdb'), rollupFlushMs: 0 });
+    const flows = makeHostileFlows(1000, 9);
+    await store.append(flows);
+    const early = store.query(q);
+    const closing = store.close();
+    const late = store.query(q);
+    late.catch(() => undefined);
+    await closing;
+    expect(rowsToMap((await early).rows, ['time', 'family'])).toEqual(oracle(flows, { since: q.since, until: q.until, bucket: q.bucket, key: (r) => ({ family: r.family }) }));
+    await expect(late).rejects.toThrow();
+  });
+
   it('a background roll-up that runs out of memory under the write limit is done again under the full one', async () => {
     const MiB = 2 ** 20;
     const store = await openDuckDBStore({ path: path.join(dir, 'write-limit-oom.duckdb'), memoryLimit: 256 * MiB, writeMemoryLimit: 32 * MiB, writeLimitAfterMs: 50, rollupFlushRows: 1000, rollupFlushMs: 0 });

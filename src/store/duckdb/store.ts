@@ -193,15 +193,15 @@ class DuckDBStore implements FlowStore {
    */
   private rollupYield = 1;
   /**
-   * The memory limit (KiB): `fullLimitKiB` for reads, `writeLimitKiB` while none runs (0: no
-   * switching), the one set now, the operations that need the full limit now, and the connection
-   * that sets it (so a SET does not wait behind an append).
+   * The memory limit (KiB): `fullLimitKiB` for operations that ran out of memory under
+   * `writeLimitKiB` (0: no write limit), the one set now, how many operations need the full limit
+   * now, and the connection that sets it (so a SET does not wait behind an append).
    */
   private readonly fullLimitKiB: number;
   private readonly writeLimitKiB: number;
   private readonly narrowAfterMs: number;
   private limitKiB: number;
-  private readers = 0;
+  private needFull = 0;
   private limitConn: DuckDBConnection | null = null;
   private limitChain: Promise<void> = Promise.resolve();
   private narrowTimer: NodeJS.Timeout | null = null;
@@ -284,7 +284,7 @@ class DuckDBStore implements FlowStore {
    */
   private async withFullMemory<T>(fn: () => Promise<T>): Promise<T> {
     if (!this.writeLimitKiB) return fn();
-    this.readers++;
+    this.needFull++;
     if (this.narrowTimer) clearTimeout(this.narrowTimer);
     this.narrowTimer = null;
     try {
@@ -292,7 +292,7 @@ class DuckDBStore implements FlowStore {
       await this.applyLimit().catch(() => undefined);
       return await fn();
     } finally {
-      if (--this.readers === 0) this.narrowLater(this.narrowAfterMs);
+      if (--this.needFull === 0) this.narrowLater(this.narrowAfterMs);
     }
   }
 
@@ -301,7 +301,7 @@ class DuckDBStore implements FlowStore {
     if (this.closed || this.narrowTimer || !this.writeLimitKiB) return;
     this.narrowTimer = setTimeout(() => {
       this.narrowTimer = null;
-      if (this.readers > 0 || this.closed) return;
+      if (this.needFull > 0 || this.closed) return;
       this.applyLimit().catch(() => {
         // "could not free up enough memory": pinned blocks (an open append, a roll-up) hold more than
         // the write limit now; try again later.
@@ -315,7 +315,7 @@ class DuckDBStore implements FlowStore {
   /** Set the limit the store needs now (full while operations need it or at close, else the write limit), one SET at a time. */
   private applyLimit(): Promise<void> {
     const p = this.limitChain.then(async () => {
-      const want = this.readers > 0 || this.closed ? this.fullLimitKiB : this.writeLimitKiB;
+      const want = this.needFull > 0 || this.closed ? this.fullLimitKiB : this.writeLimitKiB;
       if (want === this.limitKiB || !this.limitConn) return;
       await this.limitConn.run(`SET memory_limit = '${want}KiB'`);
       if (want > this.limitKiB) this.memoryLimitStats.raised++;
@@ -876,10 +876,12 @@ class DuckDBStore implements FlowStore {
     if (this.narrowTimer) clearTimeout(this.narrowTimer);
     this.narrowTimer = null;
     this.closed = true;
+    // the reads asked for before close (a read asked for later waits for close, then fails)
+    const reads = this.readChain;
     return this.serial(async () => {
       // Not required for correctness (pending rows are rolled up at the next open), but leaves a tidy file.
       await this.flushRollups().catch(() => undefined);
-      await this.readChain;
+      await reads;
       await this.limitChain;
       this.readConn?.closeSync();
       this.limitConn?.closeSync();
