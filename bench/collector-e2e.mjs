@@ -20,7 +20,8 @@
  *
  * `serve` starts as a user starts it: through the launcher beside the build (DIST/../bin/v6scope,
  * which sets MALLOC_ARENA_MAX=2 unless the environment has it and gives serve its V8 heap flags;
- * SERVE_NODE_ARGS then go in NODE_OPTIONS, after them, so theirs win), or with `node DIST/cli/main.js` for builds without one. The output says which
+ * SERVE_NODE_ARGS then go in NODE_OPTIONS, after them, so theirs win), or with
+ * `node DIST/cli/main.js` for builds without one. The output says which
  * (`launcher`) and the MALLOC_ARENA_MAX serve's environment had (`mallocArenaMax`).
  *
  * Datagrams: a realistic IPFIX export — two 20-field templates (IPv4 and IPv6: addresses, ports,
@@ -59,8 +60,8 @@ const DECODE_ONLY = args.includes('--decode-only');
 // --no-peer: v6scope alone (memory experiments); the ratio needs the peer in the same run.
 const NO_PEER = args.includes('--no-peer');
 // --query-every S: serve also runs its HTTP API, and the bench asks it for the share by device and
-// the laggards every S seconds while the flows arrive (what a console user does): each read raises
-// DuckDB's memory limit to memory_limit for its time (store.duckdb.write_memory_limit).
+// the laggards every S seconds while the flows arrive (what a console user does); the output gives
+// the reads' count, failures and latency (`queries`).
 const QUERY_EVERY = Number(opt('query-every', '0'));
 
 import { templateMessage, dataMessage, RECS_PER } from './ipfix-replay.mjs';
@@ -353,8 +354,8 @@ function medianOf(xs) {
 }
 
 function medianMB(xs) {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length ? Math.round(v[v.length >> 1] / 1048576) : null;
+  const m = medianOf(xs);
+  return m === null ? null : Math.round(m / 1048576);
 }
 
 function procCpu(pid) {

@@ -385,8 +385,9 @@ describe('DuckDB columnar appends', () => {
 });
 
 /**
- * The writing daemons' memory: DuckDB under a write limit while nothing reads, raised to the full
- * limit for reads, lowered again after them (store.duckdb.write_memory_limit).
+ * The writing daemons' memory: DuckDB under a write limit, raised to the full limit only to do
+ * again what ran out of memory under it, lowered again after (store.duckdb.write_memory_limit);
+ * reads on a lane of their own beside the appends.
  */
 describe('DuckDB write memory limit', () => {
   type Conn = { runAndReadAll(sql: string): Promise<{ getRowsJS(): unknown[][] }> };

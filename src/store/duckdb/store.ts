@@ -312,10 +312,10 @@ class DuckDBStore implements FlowStore {
     this.narrowTimer.unref?.();
   }
 
-  /** Set the limit the store needs now (full while operations need it or at close, else the write limit), one SET at a time. */
+  /** Set the limit the store needs now (full while operations need it, else the write limit), one SET at a time. */
   private applyLimit(): Promise<void> {
     const p = this.limitChain.then(async () => {
-      const want = this.needFull > 0 || this.closed ? this.fullLimitKiB : this.writeLimitKiB;
+      const want = this.needFull > 0 ? this.fullLimitKiB : this.writeLimitKiB;
       if (want === this.limitKiB || !this.limitConn) return;
       await this.limitConn.run(`SET memory_limit = '${want}KiB'`);
       if (want > this.limitKiB) this.memoryLimitStats.raised++;
@@ -644,13 +644,8 @@ class DuckDBStore implements FlowStore {
   /** Start a roll-up beside the appends unless one is running (size or timer); failures are reported, the rows stay pending. */
   private rollUpInBackground(): void {
     if (this.rolling || this.closed) return;
-    const p: Promise<void> = this.flushRollups()
-      // Under the write limit a roll-up of rows that barely collapse may not fit: once more under the full one.
-      .catch((e: unknown) => {
-        if (!this.writeLimitKiB || this.closed || !isOutOfMemory(e)) throw e;
-        this.memoryLimitStats.retried++;
-        return this.withFullMemory(() => this.flushRollups());
-      })
+    // Under the write limit a roll-up of rows that barely collapse may not fit: once more under the full one.
+    const p: Promise<void> = this.orWithFullMemory(() => this.flushRollups())
       .catch((e: unknown) => {
         process.stderr.write(`v6scope: rollup flush failed: ${(e as Error).message}\n`);
       })
